@@ -1,0 +1,5 @@
+"""``python -m symtrace``: the same as the ``symtrace`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

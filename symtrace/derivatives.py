@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from .display import Renderable
 from .errors import EvaluationError, MissingValueError, NonRealValueError, PathExplosionError
 from .nodes import NodeSymbol
 
@@ -94,7 +95,7 @@ class Step:
         return self.upstream_value * self.local_value
 
 
-class _Sweep(Mapping[NodeSymbol, sympy.Expr]):
+class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
     """What Gradient and Tangents share: a mapping node -> compact symbolic result."""
 
     _kind = ""
@@ -392,7 +393,7 @@ class Path:
         return out
 
 
-class Paths(tuple[Path, ...]):
+class Paths(Renderable, tuple[Path, ...]):
     """Every path from an output down to a node; the products sum to the derivative.
 
     >>> from symtrace import Trace

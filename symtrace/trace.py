@@ -607,6 +607,60 @@ class Trace:
         """
         return derivatives.Paths(self, self._idx(y), self._idx(x), limit=limit)
 
+    # ------------------------------------------------------- other front ends
+
+    @classmethod
+    def from_expr(cls, expr: Any, name: Any = "y", inputs: Any = None, **options: Any) -> Trace:
+        """Decompose a plain SymPy expression into named primitive steps (see
+        :mod:`symtrace.decompose`)."""
+        from .decompose import from_expr
+
+        return from_expr(expr, name=name, inputs=inputs, **options)
+
+    def function(self, fn: Any, name: str | None = None) -> Any:
+        """Wrap a SymPy-valued Python function as a reusable block: each call adds one
+        node (see :mod:`symtrace.blocks`)."""
+        from .blocks import Block
+
+        return Block(self, fn, name=name)
+
+    # --------------------------------------------------------------------- views
+
+    def derivation(self, y: NodeLike, **options: Any) -> Any:
+        """The chain rule written out for every node (see :mod:`symtrace.printing`)."""
+        from .printing import derivation
+
+        return derivation(self, y, **options)
+
+    def table(self, y: NodeLike, mode: str = "reverse", wrt: Any = None, **options: Any) -> Any:
+        """An evaluation-trace table, ``mode="forward"`` or ``"reverse"`` (see
+        :mod:`symtrace.printing`)."""
+        from .printing import table
+
+        return table(self, y, mode=mode, wrt=wrt, **options)
+
+    def to_dot(self, gradient: Any = None, **options: Any) -> str:
+        """Graphviz DOT text of the graph (see :mod:`symtrace.dot`)."""
+        from .dot import to_dot
+
+        return to_dot(self, gradient, **options)
+
+    # ------------------------------------------------------- checking, compiling
+
+    def check(
+        self, answers: Mapping[str, Any], output: NodeLike | None = None, **options: Any
+    ) -> Any:
+        """Grade hand-worked answers; returns a Report (see :mod:`symtrace.check`)."""
+        from .check import check
+
+        return check(self, answers, output=output, **options)
+
+    def compile(self, outputs: Any, wrt: Any = None, backend: str = "numpy", **options: Any) -> Any:
+        """A vectorised value-and-gradient function (see :mod:`symtrace.compile`)."""
+        from .compile import compile_trace
+
+        return compile_trace(self, outputs, wrt=wrt, backend=backend, **options)
+
     # ------------------------------------------------------------------ display
 
     def __repr__(self) -> str:

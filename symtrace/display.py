@@ -1,0 +1,57 @@
+"""One rendering protocol for every view object (Gradient, Tangents, Paths, Derivation,
+tables, Report).
+
+A view implements ``_render(fmt, **options)`` for ``fmt`` in ``"text"``, ``"markdown"``,
+``"latex"``; this mixin turns it into ``str(v)``, ``v.to_text()``, ``v.to_markdown()``,
+``v.to_latex()``, ``sympy.latex(v)`` (through SymPy's printer hook ``_latex``) and rich
+display in Jupyter (``_repr_latex_``, ``_repr_markdown_``, ``_repr_mimebundle_``).
+IPython is never imported here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Renderable"]
+
+FORMATS = ("text", "markdown", "latex")
+
+
+class Renderable:
+    """Mixin giving a view every output format from its ``_render`` method."""
+
+    __slots__ = ()
+
+    def _render(self, fmt: str, **options: Any) -> str:
+        raise NotImplementedError(f"{type(self).__name__} cannot render {fmt!r} yet")
+
+    def to_text(self, **options: Any) -> str:
+        """Plain Unicode text."""
+        return self._render("text", **options)
+
+    def to_markdown(self, **options: Any) -> str:
+        """GitHub-flavoured Markdown (tables, inline ``$...$`` math)."""
+        return self._render("markdown", **options)
+
+    def to_latex(self, **options: Any) -> str:
+        """LaTeX source (an environment that compiles inside a document)."""
+        return self._render("latex", **options)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _latex(self, printer: Any) -> str:  # sympy.latex(view)
+        return self.to_latex()
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {
+            "text/plain": self.to_text(),
+            "text/markdown": self.to_markdown(),
+            "text/latex": self.to_latex(),
+        }

@@ -244,6 +244,11 @@ class Gradient(_Sweep):
     def _title(self) -> str:
         return f"of {self.output}"
 
+    def _render(self, fmt: str, **options: Any) -> str:
+        from .printing import render_gradient
+
+        return render_gradient(self, fmt, **options)
+
     _reverse = True
 
     def _deps(self, i: int) -> list[int]:
@@ -313,6 +318,11 @@ class Tangents(_Sweep):
 
     def _title(self) -> str:
         return f"w.r.t. {self.wrt}"
+
+    def _render(self, fmt: str, **options: Any) -> str:
+        from .printing import render_tangents
+
+        return render_tangents(self, fmt, **options)
 
     _reverse = False
 
@@ -440,6 +450,11 @@ class Paths(Renderable, tuple[Path, ...]):
         obj = super().__new__(cls, found)
         obj.output, obj.wrt = trace._syms[y], trace._syms[x]
         return obj
+
+    def _render(self, fmt: str, **options: Any) -> str:
+        from .printing import render_paths
+
+        return render_paths(self, fmt, **options)
 
     @property
     def total(self) -> sympy.Expr:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import sympy
 
 from . import derivatives
+from .display import Renderable
 from .errors import (
     DuplicateNameError,
     InvalidNameError,
@@ -53,7 +54,7 @@ NodeLike: TypeAlias = sympy.Symbol | str
 """A node given as its Symbol or its name."""
 
 
-class Trace:
+class Trace(Renderable):
     """An ordered list of equations ``name = expression`` over registered Symbols.
 
     Inputs are created with :meth:`input`/:meth:`inputs`, intermediate nodes with
@@ -662,6 +663,11 @@ class Trace:
         return compile_trace(self, outputs, wrt=wrt, backend=backend, **options)
 
     # ------------------------------------------------------------------ display
+
+    def _render(self, fmt: str, **options: Any) -> str:
+        from .printing import render_trace
+
+        return render_trace(self, fmt, **options)
 
     def __repr__(self) -> str:
         eqs = [

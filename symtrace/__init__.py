@@ -14,6 +14,8 @@ rule over the recorded equations, and the numbers come from the same structure.
 (f, -2.0)
 """
 
+from .blocks import Block
+from .check import Answer, Report
 from .derivatives import Gradient, Path, Paths, Step, Tangents
 from .errors import (
     BackendUnavailableError,
@@ -31,6 +33,7 @@ from .errors import (
     TraceError,
     UnknownSymbolError,
 )
+from .exercise import Exercise
 from .functions import relu, sigmoid
 from .nodes import NodeSymbol
 from .trace import Trace
@@ -39,9 +42,12 @@ from .value import Value
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
     "BackendUnavailableError",
+    "Block",
     "DuplicateNameError",
     "EvaluationError",
+    "Exercise",
     "ExerciseError",
     "Gradient",
     "InvalidNameError",
@@ -54,6 +60,7 @@ __all__ = [
     "Path",
     "PathExplosionError",
     "Paths",
+    "Report",
     "Step",
     "SymtraceError",
     "Tangents",

@@ -3,17 +3,30 @@
 ``symtrace demo`` prints the seed-000 example (Karpathy's micrograd lecture:
 ``e = a*b``, ``d = e + c``, ``L = d*f`` at a=2, b=-3, c=10, f=-2): each node's
 definition and value, and each node's symbolic and numeric ``dL/d(node)``.
+
+``symtrace check FILE...`` grades exercise files (exit 0: all correct, 1: some answer
+wrong or blank, 2: unreadable or invalid input, 3: internal error; ``--exit-zero`` turns 1
+into 0); ``symtrace explain FILE`` prints the worked solution; ``symtrace new --seed N``
+writes a random exercise and its answer key.  See ``docs/cli.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
+from .errors import SymtraceError
 from .trace import Trace
 
-__all__ = ["demo_trace", "main", "text_table"]
+__all__ = ["demo_trace", "explain", "main", "text_table"]
+
+EXIT_OK, EXIT_WRONG, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+BUG_HINT = "this is a bug in symtrace; please report it with the input that caused it"
 
 
 def demo_trace() -> Trace:
@@ -67,18 +80,207 @@ def demo() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symtrace`` command; returns the exit status."""
+def explain(path: str, fmt: str = "text") -> str:
+    """The worked solution of an exercise file: values, then every chain-rule step."""
+    from .exercise import load
+
+    ex = load(path)
+    t, out = ex.trace, ex.output
+    parts = []
+    title = ex.title or path
+    if fmt == "markdown":
+        parts.append(f"## {title}\n")
+    elif fmt == "latex":
+        parts.append(f"\\section*{{{_latex_escape(title)}}}\n")
+    else:
+        parts.append(f"{title}\n{'=' * len(title)}\n")
+    if ex.description:
+        parts.append(ex.description + "\n")
+    try:
+        from . import printing
+    except ImportError:
+        printing = None  # type: ignore[assignment]
+    if printing is not None:
+        views = [
+            printing.table(t, out, mode="forward"),
+            printing.derivation(t, out),
+            printing.table(t, out, mode="reverse"),
+        ]
+        for view in views:
+            parts.append(view._render(fmt))
+        return "\n".join(p.rstrip("\n") + "\n" for p in parts)
+    return "\n".join(parts) + _simple_solution(t, out)
+
+
+def _latex_escape(s: str) -> str:
+    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in s)
+
+
+def _simple_solution(t: Trace, out: Any) -> str:
+    """A plain listing through Gradient.steps (used when symtrace.printing is missing)."""
+    g = t.grad(out)
+    lines = ["Forward pass:"]
+    for node in t.nodes:
+        rhs = "input" if t.is_input(node) else str(t.definition(node))
+        lines.append(f"  {node} = {rhs} = {_number(t.value(node))}")
+    lines.append(f"Backward pass (d{out}/d·):")
+    for node in reversed(t.nodes):
+        if node == out:
+            lines.append(f"  d{out}/d{node} = 1")
+            continue
+        steps = g.steps(node)
+        if not steps:
+            lines.append(f"  d{out}/d{node} = 0")
+            continue
+        formula = " + ".join(f"d{out}/d{s.via} · ∂{s.via}/∂{node}" for s in steps)
+        numbers = " + ".join(
+            f"{_number(s.upstream_value or 0.0)} · {_number(s.local_value or 0.0)}" for s in steps
+        )
+        lines.append(
+            f"  d{out}/d{node} = {formula} = {numbers} = {_number(g.value(node))}"
+            f"   (symbolically {g[node]})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symtrace",
         description="Symbolic-plus-numeric backpropagation tracer built on SymPy.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("demo", help="derive every gradient of the micrograd lecture example")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        sys.stdout.write(demo())
-    return 0
+    p = sub.add_parser(
+        "check",
+        help="grade the answers in exercise files (TOML)",
+        description="Grade hand-worked answers. Exit status: 0 all correct, 1 some answer "
+        "wrong or blank, 2 unreadable or invalid input, 3 internal error.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="exercise files (TOML)")
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "latex", "json"),
+        default="text",
+        help="output format (default: text); json prints one object per line",
+    )
+    p.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when answers are wrong (invalid input still exits 2)",
+    )
+    p = sub.add_parser("explain", help="print the worked solution of an exercise file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("text", "markdown", "latex"), default="text")
+    p = sub.add_parser(
+        "new",
+        help="write a random exercise (answers blank) and its answer key",
+        description="Write a random exercise, reproducible from --seed.",
+    )
+    p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same file)")
+    p.add_argument("--nodes", type=int, default=4, help="number of definitions (default 4)")
+    p.add_argument(
+        "--ops",
+        default="add,mul,sub",
+        help="comma-separated operations: add,sub,mul,square,relu,max,tanh,sigmoid,exp",
+    )
+    p.add_argument("--fan-out", action="store_true", help="make a node feed two others")
+    p.add_argument("--locals", action="store_true", help="also ask for every local partial")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the exercise here (default: stdout)"
+    )
+    p.add_argument(
+        "--key",
+        metavar="KEYFILE",
+        help="write the answer key here (default with -o FILE: FILE's name with .key.toml)",
+    )
+    return parser
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .exercise import load
+
+    status = EXIT_OK
+    first = True
+    for path in args.files:
+        try:
+            report = load(path).check()
+        except SymtraceError as exc:
+            err.write(f"symtrace check: {exc}\n")
+            status = EXIT_INVALID
+            continue
+        if args.format == "json":
+            out.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        else:
+            if not first:
+                out.write("\n")
+            out.write(report._render(args.format))
+        first = False
+        if not report.ok and status == EXIT_OK:
+            status = EXIT_WRONG
+    if status == EXIT_WRONG and args.exit_zero:
+        status = EXIT_OK
+    return status
+
+
+def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .generate import generate
+
+    ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+    sheet = generate(args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals)
+    key_path = args.key
+    if args.output is None:
+        out.write(sheet.exercise)
+    else:
+        target = Path(args.output)
+        _write(target, sheet.exercise)
+        if key_path is None:
+            key_path = str(target.with_name(target.name.removesuffix(".toml") + ".key.toml"))
+        err.write(f"wrote {target}\n")
+    if key_path is not None:
+        _write(Path(key_path), sheet.key)
+        err.write(f"wrote the answer key to {key_path}\n")
+    return EXIT_OK
+
+
+def _write(path: Path, text: str) -> None:
+    from .errors import ExerciseError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ExerciseError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``symtrace`` command; returns the exit status."""
+    out, err = sys.stdout, sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors (2) and --help (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INVALID
+    try:
+        if args.command == "demo":
+            out.write(demo())
+            return EXIT_OK
+        if args.command == "check":
+            return _check(args, out, err)
+        if args.command == "explain":
+            out.write(explain(args.file, args.format))
+            return EXIT_OK
+        return _new(args, out, err)
+    except SymtraceError as exc:
+        err.write(f"symtrace {args.command}: {exc}\n")
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        err.write("symtrace: interrupted\n")
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        err.write(
+            f"symtrace {args.command}: internal error: {type(exc).__name__}: {exc} "
+            f"(at {Path(where.filename).name}:{where.lineno}); {BUG_HINT}\n"
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

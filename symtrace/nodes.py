@@ -40,5 +40,11 @@ class NodeSymbol(sympy.Symbol):
     def __getnewargs_ex__(self) -> tuple[tuple[str, int], dict[str, Any]]:
         return ((self.name, self.trace_token), self._assumptions_orig)
 
+    @classmethod
+    def class_key(cls) -> tuple[int, int, str]:
+        # Sort (and so print) exactly like a Symbol: pi*x1, not x1*pi.
+        key: tuple[int, int, str] = sympy.Symbol.class_key()
+        return key
+
     def _hashable_content(self) -> tuple[Any, ...]:
         return (*sympy.Symbol._hashable_content(self), self.trace_token)

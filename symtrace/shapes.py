@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import sympy
@@ -140,33 +139,38 @@ def _float_fn(exprs: Sequence[sympy.Expr], n_args: int, as_tuple: bool) -> Float
     return _compile(body, n_args)
 
 
-@dataclass(frozen=True, eq=False)
 class Shape:
     """One expression shape with its local partials and compiled float functions.
 
     ``expr`` is written in placeholders ``_p0 ... _p{n-1}``; ``partials[i]`` is
     ``diff(expr, _p{i})``; ``value_fn(*floats)`` returns the value and
-    ``partials_fn(*floats)`` the tuple of local partials.
+    ``partials_fn(*floats)`` the tuple of local partials.  Each is computed on first
+    use: defining a node costs neither a ``diff`` nor a compilation.
     """
 
-    expr: sympy.Expr
-    n_args: int
-    partials: tuple[sympy.Expr, ...]
-    value_fn: FloatFn
-    partials_fn: FloatFn
+    def __init__(self, expr: sympy.Expr, n_args: int) -> None:
+        self.expr = expr
+        self.n_args = n_args
+
+    @cached_property
+    def partials(self) -> tuple[sympy.Expr, ...]:
+        return tuple(sympy.diff(self.expr, p) for p in placeholders(self.n_args))
+
+    @cached_property
+    def value_fn(self) -> FloatFn:
+        return _float_fn([self.expr], self.n_args, as_tuple=False)
+
+    @cached_property
+    def partials_fn(self) -> FloatFn:
+        return _float_fn(self.partials, self.n_args, as_tuple=True)
+
+    def __repr__(self) -> str:
+        return f"Shape({self.expr})"
 
 
 @lru_cache(maxsize=65_536)
 def _make_shape(expr: sympy.Expr, n_args: int) -> Shape:
-    ps = placeholders(n_args)
-    partials = tuple(sympy.diff(expr, p) for p in ps)
-    return Shape(
-        expr=expr,
-        n_args=n_args,
-        partials=partials,
-        value_fn=_float_fn([expr], n_args, as_tuple=False),
-        partials_fn=_float_fn(partials, n_args, as_tuple=True),
-    )
+    return Shape(expr, n_args)
 
 
 def shape_of(expr: sympy.Expr, n_args: int | None = None) -> Shape:

@@ -46,6 +46,7 @@ from .nodes import NodeSymbol
 from .shapes import Shape, placeholders, shape_of
 
 if TYPE_CHECKING:
+    from .blocks import Block
     from .derivatives import Gradient, Paths, Tangents
 
 __all__ = ["Trace"]
@@ -618,7 +619,7 @@ class Trace(Renderable):
 
         return from_expr(expr, name=name, inputs=inputs, **options)
 
-    def function(self, fn: Any, name: str | None = None) -> Any:
+    def function(self, fn: Any, name: str | None = None) -> Block:
         """Wrap a SymPy-valued Python function as a reusable block: each call adds one
         node (see :mod:`symtrace.blocks`)."""
         from .blocks import Block

@@ -1,0 +1,423 @@
+"""Exercise files: a hand-worked backprop exercise in TOML, loaded into a Trace and answers.
+
+The format (see ``docs/exercise-format.md``)::
+
+    title = "micrograd lecture, example 1"     # optional
+    description = "..."                        # optional
+    output = "L"                               # optional: default the last definition
+
+    [inputs]            # name = number, in order
+    a = 2
+    b = -3
+
+    [define]            # name = "expression", in evaluation order
+    e = "a*b"
+    L = "e + 1"
+
+    [answers]           # key = claim (see symtrace.check); "" = left blank
+    "dL/de" = 1
+    "dL/da" = "b"
+
+    [tolerance]         # optional, for answers without a written precision
+    rel = 1e-6
+    abs = 1e-9
+
+Every string is read by :func:`symtrace.parsing.parse_expression` (never evaluated);
+TOML floats keep their written precision (``0.73`` is judged to ``±0.005``, like the string
+``"0.73"``).  Every error is an :class:`~symtrace.errors.ExerciseError` whose message starts
+with ``FILE:LINE:COLUMN:`` when the place is known.  YAML is not supported.
+
+>>> ex = loads('''
+... output = "L"
+... [inputs]
+... a = 2
+... b = -3
+... [define]
+... e = "a*b"
+... L = "e + 1"
+... [answers]
+... "dL/de" = 1
+... "dL/da" = "a"
+... ''', source="ex.toml")
+>>> r = ex.check()
+>>> [(k, a.verdict) for k, a in r.items()], r.first_error
+([('dL/de', 'correct'), ('dL/da', 'wrong')], 'dL/da')
+>>> loads('[inputs]\\na = 1\\n[define]\\nL = "a + q"\\n', source="bad.toml")
+Traceback (most recent call last):
+    ...
+symtrace.errors.ExerciseError: bad.toml:4:10: definition of 'L': unknown name 'q' ...
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from .check import Report, _parse_key, _read_claim, check
+from .errors import ExerciseError, ParseError, SymtraceError
+from .nodes import NodeSymbol
+from .parsing import parse_expression, parse_number
+from .trace import Trace
+
+__all__ = ["MAX_FILE_BYTES", "Exercise", "dumps", "load", "loads"]
+
+#: Files larger than this are rejected before parsing.
+MAX_FILE_BYTES = 1_000_000
+
+_TOP_KEYS = ("title", "description", "output", "inputs", "define", "answers", "tolerance")
+
+
+class _Written(str):
+    """The text of a TOML float, kept as written (its precision matters)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A loaded exercise: the trace, its output, the answers to check, the tolerances.
+
+    ``answers`` maps each key to its claim as written (numbers, strings; TOML floats as
+    their text); ``lines`` maps keys to their line in the file.
+    """
+
+    trace: Trace
+    output: NodeSymbol
+    answers: dict[str, Any]
+    title: str | None = None
+    description: str | None = None
+    rel_tol: float = 1e-6
+    abs_tol: float = 1e-9
+    source: str = "<string>"
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def check(self, answers: Mapping[str, Any] | None = None) -> Report:
+        """Grade the file's answers (or ``answers``) against its trace."""
+        try:
+            return check(
+                self.trace,
+                self.answers if answers is None else answers,
+                output=self.output,
+                rel_tol=self.rel_tol,
+                abs_tol=self.abs_tol,
+                title=self.title,
+                source=self.source,
+                lines=self.lines,
+            )
+        except ExerciseError:
+            raise
+        except SymtraceError as exc:
+            raise ExerciseError(f"{self.source}: {exc}") from None
+
+
+def load(path: str | Path) -> Exercise:
+    """Read an exercise file (UTF-8 TOML).
+
+    Unreadable, oversized, non-UTF-8 or invalid files raise
+    :class:`~symtrace.errors.ExerciseError` naming the file (and line and column).
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ExerciseError(
+            f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are small"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExerciseError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    return loads(text, source=str(p))
+
+
+class _Locator:
+    """Line and column of ``[table]`` keys, found by scanning the TOML text."""
+
+    _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(?:#.*)?$")
+    _KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=\s*""")
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.where: dict[tuple[str, str], tuple[int, int]] = {}
+        table = ""
+        for n, line in enumerate(text.splitlines(), start=1):
+            m = self._HEADER.match(line)
+            if m:
+                table = m.group(1)
+                continue
+            m = self._KEY.match(line)
+            if not m:
+                continue
+            raw = m.group(1)
+            if raw.startswith('"'):
+                try:
+                    key = json.loads(raw)
+                except ValueError:
+                    key = raw[1:-1]
+            elif raw.startswith("'"):
+                key = raw[1:-1]
+            else:
+                key = raw
+            self.where.setdefault((table, key), (n, m.end()))
+
+    def line(self, table: str, key: str) -> int | None:
+        got = self.where.get((table, key))
+        return got[0] if got else None
+
+    def error(
+        self, table: str, key: str, message: str, col_offset: int | None = None
+    ) -> ExerciseError:
+        got = self.where.get((table, key))
+        if got is None:
+            return ExerciseError(f"{self.source}: {message}")
+        line, value_col = got
+        col = value_col + 1  # 1-based column of the value
+        if col_offset is not None:
+            col += 1 + col_offset  # inside the quoted string
+        return ExerciseError(f"{self.source}:{line}:{col}: {message}")
+
+
+def _table(data: Mapping[str, Any], name: str, source: str, required: bool) -> dict[str, Any]:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ExerciseError(f"{source}: missing the [{name}] table")
+        return {}
+    if not isinstance(value, dict):
+        raise ExerciseError(f"{source}: '{name}' must be a table ([{name}]), not a value")
+    return value
+
+
+def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise loc.error(
+            "inputs",
+            name,
+            f"input {name!r}: expected a number, got {type(raw).__name__} {raw!r}",
+        )
+    if isinstance(raw, int):
+        return raw
+    text = raw.replace("_", "") if isinstance(raw, _Written) else raw
+    try:
+        if isinstance(raw, _Written):
+            return parse_number(text)[0]
+        value = parse_expression(text, {})
+    except ParseError as exc:
+        offset = None if isinstance(raw, _Written) else exc.col_offset
+        raise loc.error("inputs", name, f"input {name!r}: {exc}", offset) from None
+    if not (value.is_extended_real and value.is_finite):
+        raise loc.error("inputs", name, f"input {name!r}: {raw!r} is not a real, finite number")
+    return value
+
+
+def loads(text: str, source: str = "<string>") -> Exercise:
+    """Read an exercise from TOML text; ``source`` names it in error messages."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+    try:
+        data = tomllib.loads(text, parse_float=_Written)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ExerciseError(f"{source}: invalid TOML: nested too deeply") from None
+    loc = _Locator(text, source)
+    unknown = [k for k in data if k not in _TOP_KEYS]
+    if unknown:
+        raise ExerciseError(
+            f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+            f"an exercise has {', '.join(_TOP_KEYS)}"
+        )
+    meta: dict[str, str | None] = {}
+    for name in ("title", "description", "output"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise loc.error("", name, f"'{name}' must be a string")
+        meta[name] = value
+    inputs = _table(data, "inputs", source, required=True)
+    define = _table(data, "define", source, required=False)
+    answers = _table(data, "answers", source, required=False)
+    tolerance = _table(data, "tolerance", source, required=False)
+    if not inputs:
+        raise ExerciseError(f"{source}: [inputs] is empty; give every input a value")
+
+    trace = Trace()
+    for name, raw in inputs.items():
+        value = _input_value(name, raw, loc)
+        try:
+            trace.input(name, value)
+        except SymtraceError as exc:
+            raise loc.error("inputs", name, str(exc)) from None
+    later = {name: loc.line("define", name) for name in define}
+    for name, raw in define.items():
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise loc.error(
+                "define",
+                name,
+                f'definition of {name!r}: expected an expression string such as "a*b", '
+                f"got {type(raw).__name__} {raw!r}",
+            )
+        expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
+        names = {s.name: s for s in trace.nodes}
+        try:
+            expr = parse_expression(expr_text, names, lineno=loc.line("define", name))
+        except ParseError as exc:
+            message = f"definition of {name!r}: {exc}"
+            bad = re.search(r"unknown name '([^']+)'", str(exc))
+            if bad and bad.group(1) in later:
+                ref = bad.group(1)
+                message += (
+                    f". {ref!r} is defined later"
+                    + (f" (line {later[ref]})" if later[ref] else "")
+                    + ": definitions must come in evaluation order, each using only inputs "
+                    "and earlier definitions (no cycles)"
+                )
+            offset = None if isinstance(raw, _Written | int) else exc.col_offset
+            raise loc.error("define", name, message, offset) from None
+        try:
+            trace.define(name, expr)
+        except SymtraceError as exc:
+            raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
+    try:
+        trace._ensure_floats(range(len(trace)))
+    except SymtraceError as exc:
+        raise ExerciseError(f"{source}: {exc}") from None
+
+    out_name = meta["output"]
+    if out_name is None:
+        output = trace.nodes[-1]
+    elif out_name not in trace:
+        raise loc.error(
+            "", "output", f"output {out_name!r} is not a node (nodes: {trace._names_list()})"
+        )
+    else:
+        output = trace[out_name]
+
+    tol = {"rel": 1e-6, "abs": 1e-9}
+    for name, raw in tolerance.items():
+        if name not in tol:
+            raise loc.error("tolerance", name, f"unknown tolerance {name!r}; use rel and abs")
+        try:
+            value = float(raw) if not isinstance(raw, bool) else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise loc.error("tolerance", name, f"tolerance {name!r} must be a number >= 0")
+        tol[name] = value
+
+    claims: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    out_index = trace._index[output]
+    for key, raw in answers.items():
+        line = loc.line("answers", key)
+        if line is not None:
+            lines[key] = line
+        try:
+            _parse_key(trace, key, out_index)
+        except SymtraceError as exc:
+            raise loc.error("answers", key, str(exc)) from None
+        if isinstance(raw, _Written):
+            raw = str(raw).replace("_", "")
+        elif raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | str)):
+            raise loc.error(
+                "answers",
+                key,
+                f"answer {key!r}: expected a number or a string, got {type(raw).__name__}",
+            )
+        try:
+            _read_claim(trace, key, raw, True, True, line)
+        except ParseError as exc:
+            raise loc.error("answers", key, str(exc), exc.col_offset) from None
+        except SymtraceError as exc:
+            raise loc.error("answers", key, str(exc)) from None
+        claims[key] = raw
+    return Exercise(
+        trace=trace,
+        output=output,
+        answers=claims,
+        title=meta["title"],
+        description=meta["description"],
+        rel_tol=tol["rel"],
+        abs_tol=tol["abs"],
+        source=source,
+        lines=lines,
+    )
+
+
+def _toml_string(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
+
+
+def dumps(
+    inputs: Mapping[str, Any],
+    define: Mapping[str, str],
+    answers: Mapping[str, Any],
+    *,
+    output: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    comments: Mapping[str, str] | None = None,
+) -> str:
+    """TOML text of an exercise (the inverse of :func:`loads`, used by ``symtrace new``).
+
+    ``answers`` values that are ``None`` are written as blanks (``""``); ``comments``
+    (key -> text) adds a comment after an answer.
+
+    >>> print(dumps({"a": 2}, {"L": "3*a"}, {"dL/da": None}, output="L"), end="")
+    output = "L"
+    <BLANKLINE>
+    [inputs]
+    a = 2
+    <BLANKLINE>
+    [define]
+    L = "3*a"
+    <BLANKLINE>
+    [answers]
+    "dL/da" = ""
+    """
+    lines = []
+    if title is not None:
+        lines.append(f"title = {_toml_string(title)}")
+    if description is not None:
+        lines.append(f"description = {_toml_string(description)}")
+    if output is not None:
+        lines.append(f"output = {_toml_string(output)}")
+    lines += ["", "[inputs]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in inputs.items()]
+    lines += ["", "[define]"]
+    lines += [f"{_toml_key(k)} = {_toml_string(v)}" for k, v in define.items()]
+    lines += ["", "[answers]"]
+    for k, v in answers.items():
+        line = f"{_toml_key(k)} = {_toml_value(v)}"
+        if comments and k in comments:
+            line += f"  # {comments[k]}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if v is None:
+        return '""'
+    if isinstance(v, bool):
+        raise TypeError("booleans are not exercise values")
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, sympy.Integer):
+        return str(int(v))
+    if isinstance(v, float):
+        return repr(v)
+    return _toml_string(str(v))

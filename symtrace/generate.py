@@ -1,0 +1,260 @@
+"""Random backprop exercises for worksheets: ``symtrace new --seed N``.
+
+:func:`generate` builds a small graph with nice values (small integers when the
+operations allow), every answer blank, and its answer key, reproducibly from the seed
+(``random.Random(seed)``: the same seed and options give the same text).
+
+>>> sheet = generate(seed=0, nodes=3)
+>>> print(sheet.exercise, end="")  # doctest: +ELLIPSIS
+# symtrace new --seed 0 (nodes=3, ops=add,mul,sub, fan_out=False)
+title = "Backprop exercise, seed 0"
+description = "Compute the value of every node, then the gradient dL/dx ..."
+output = "L"
+<BLANKLINE>
+[inputs]
+a = 1
+b = -3
+c = -1
+<BLANKLINE>
+[define]
+p = "a*b"
+q = "p*c"
+L = "q*2"
+<BLANKLINE>
+[answers]
+p = ""
+q = ""
+L = ""
+"dL/dq" = ""
+"dL/dp" = ""
+"dL/dc" = ""
+"dL/db" = ""
+"dL/da" = ""
+>>> sheet.key_report().ok
+True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy
+
+from .check import Report
+from .errors import ExerciseError
+from .exercise import dumps, loads
+
+__all__ = ["OPS", "Worksheet", "generate"]
+
+#: The operations a generated graph may use: name -> (arity, template).
+OPS: dict[str, tuple[int, str]] = {
+    "add": (2, "{0} + {1}"),
+    "sub": (2, "{0} - {1}"),
+    "mul": (2, "{0}*{1}"),
+    "square": (1, "{0}**2"),
+    "relu": (1, "relu({0})"),
+    "max": (2, "max({0}, {1})"),
+    "tanh": (1, "tanh({0})"),
+    "sigmoid": (1, "sigmoid({0})"),
+    "exp": (1, "exp({0})"),
+}
+DEFAULT_OPS = ("add", "mul", "sub")
+_INPUT_NAMES = "abcdfghk"
+_NODE_NAMES = "pqrstuvwxyz"
+_MAX_ABS = 60
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    """A generated exercise (TOML text, answers blank) and its answer key (TOML text)."""
+
+    exercise: str
+    key: str
+    seed: int
+
+    def key_report(self) -> Report:
+        """The answer key checked against the exercise (all correct by construction)."""
+        return loads(self.key, source=f"key-{self.seed}").check()
+
+
+def _value(expr: sympy.Expr) -> float:
+    return float(expr)
+
+
+def generate(
+    seed: int,
+    nodes: int = 4,
+    ops: Sequence[str] = DEFAULT_OPS,
+    fan_out: bool = False,
+    locals: bool = False,
+) -> Worksheet:
+    """A random exercise with ``nodes`` definitions (the last one is ``L``).
+
+    ``ops`` chooses from :data:`OPS`; ``fan_out`` makes at least one node feed two
+    others; ``locals`` also asks for the local partial of every edge.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ExerciseError(f"seed must be an integer, got {seed!r}")
+    if not 1 <= nodes <= len(_NODE_NAMES) + 1:
+        raise ExerciseError(f"--nodes must be between 1 and {len(_NODE_NAMES) + 1}")
+    ops = list(dict.fromkeys(ops))
+    unknown = [o for o in ops if o not in OPS]
+    if unknown or not ops:
+        raise ExerciseError(
+            f"unknown operation(s) {', '.join(unknown) or '(none given)'}; choose from "
+            + ", ".join(OPS)
+        )
+    if fan_out and nodes < 2:
+        raise ExerciseError("--fan-out needs at least 2 nodes")
+    rng = random.Random(seed)
+    for _attempt in range(100):
+        inputs, define = _build(rng, nodes, ops, fan_out)
+        source = loads(dumps(inputs, define, {}, output="L"), source="generated")
+        t, out = source.trace, source.output
+        g = t.grad(out)
+        if all(t.expand(g[x]) != 0 for x in t.input_nodes):
+            break  # every input matters (no cancelling paths)
+    exercise_answers: dict[str, None] = {}
+    key_answers: dict[str, object] = {}
+    for node in t.nodes:
+        if not t.is_input(node):
+            key_answers[node.name] = _nice(t.value(node, exact=True))
+    for node in reversed(t.nodes):
+        if node != out:
+            key_answers[f"dL/d{node.name}"] = _nice(g.value(node, exact=True))
+    if locals:
+        for node in reversed(t.nodes):
+            for p in t.parents(node):
+                key_answers[f"∂{node.name}/∂{p.name}"] = _nice(
+                    t.value(t.partial(node, p), exact=True)
+                )
+    exercise_answers = dict.fromkeys(key_answers)
+    title = f"Backprop exercise, seed {seed}"
+    description = (
+        "Compute the value of every node, then the gradient dL/dx of the output L with "
+        "respect to every node, working backwards from L. Fill in each answer between the "
+        "quotes."
+    )
+    options = f"nodes={nodes}, ops={','.join(ops)}, fan_out={fan_out}"
+    exercise = f"# symtrace new --seed {seed} ({options})\n" + dumps(
+        inputs, define, exercise_answers, output="L", title=title, description=description
+    )
+    key = f"# Answer key: symtrace new --seed {seed} ({options})\n" + dumps(
+        inputs, define, key_answers, output="L", title=title + " (answer key)"
+    )
+    return Worksheet(exercise, key, seed)
+
+
+def _apply(op: str, args: list[sympy.Expr]) -> sympy.Expr:
+    a = args[0]
+    b = args[1] if len(args) > 1 else None
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "square":
+        return a**2
+    if op == "relu":
+        return sympy.Max(a, 0)
+    if op == "max":
+        return sympy.Max(a, b)
+    if op == "tanh":
+        return sympy.tanh(a)
+    if op == "sigmoid":
+        return 1 / (1 + sympy.exp(-a))
+    return sympy.exp(a)
+
+
+def _at_kink(op: str, args: list[sympy.Expr]) -> bool:
+    """A kink, or an argument where tanh/sigmoid/exp give awkward numbers."""
+    if op in ("tanh", "sigmoid", "exp"):
+        return abs(float(args[0])) > 3
+    if op == "relu":
+        return bool(args[0] == 0)
+    if op == "max":
+        return bool(args[0] == args[1])
+    return False
+
+
+def _nice(value: sympy.Expr) -> int | float:
+    """An integer when exact, else a float with 6 significant digits (judged to them)."""
+    if value.is_Integer:
+        return int(value)
+    return float(f"{float(value):.6g}")
+
+
+def _build(
+    rng: random.Random, nodes: int, ops: list[str], fan_out: bool
+) -> tuple[dict[str, int], dict[str, str]]:
+    """One random graph: input values and definitions (the last one is ``L``)."""
+    binary = [o for o in ops if OPS[o][0] == 2]
+    unary = [o for o in ops if OPS[o][0] == 1]
+    n_in = rng.randint(2, min(len(_INPUT_NAMES), max(2, nodes if fan_out else nodes + 1)))
+    if not binary:
+        n_in = 1
+    merges = n_in - 1  # nodes that join two unused values
+    names_in = list(_INPUT_NAMES[:n_in])
+    node_names = [*_NODE_NAMES[: nodes - 1], "L"]
+    values: dict[str, sympy.Expr] = {}
+    inputs: dict[str, int] = {}
+    for name in names_in:
+        v = rng.choice([-3, -2, -1, 1, 2, 3])
+        inputs[name] = v
+        values[name] = sympy.Integer(v)
+    unused = list(names_in)
+    define: dict[str, str] = {}
+    reuse_done = False
+    kinds = ["merge"] * merges + ["single"] * (nodes - merges)
+    rng.shuffle(kinds)
+    if fan_out and merges and kinds[0] != "merge":  # a reuse needs a used node first
+        k = kinds.index("merge")
+        kinds[0], kinds[k] = kinds[k], kinds[0]
+    for step, name in enumerate(node_names):
+        kind = kinds[step]
+        rest = kinds[step + 1 :]
+        want_reuse = fan_out and not reuse_done and "single" not in rest
+        text, value = "", sympy.Integer(0)
+        for _attempt in range(60):
+            first = unused[0]
+            if kind == "merge" and binary:
+                second = unused[1]
+                op = rng.choice(binary)
+                operands = [first, second]
+            elif binary and (fan_out or not unary) and (want_reuse or rng.random() < 0.6):
+                op = rng.choice(binary)
+                used = [n for n in values if n not in unused]
+                other = rng.choice(used) if fan_out and used else None
+                operands = [first, other if other is not None else str(rng.randint(2, 3))]
+                if rng.random() < 0.5 and op != "sub":
+                    operands.reverse()
+            elif unary:
+                op = rng.choice(unary)
+                operands = [first]
+            else:
+                op = rng.choice(binary)
+                operands = [first, str(rng.randint(2, 3))]
+            text = OPS[op][1].format(*operands)
+            expr_args = [values[o] if o in values else sympy.Integer(int(o)) for o in operands]
+            value = _apply(op, expr_args)
+            number = _value(value)
+            if (
+                math.isfinite(number)
+                and abs(number) <= _MAX_ABS
+                and not _at_kink(op, expr_args)
+                and (value.is_Integer or not all(OPS[o][0] == 2 or o == "square" for o in ops))
+            ):
+                break
+        for o in operands:
+            if o in unused:
+                unused.remove(o)
+            elif o in values and fan_out:
+                reuse_done = True
+        define[name] = text
+        values[name] = value
+        unused.insert(0, name)
+    return inputs, define

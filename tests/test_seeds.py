@@ -6,8 +6,8 @@ import math
 
 import pytest
 import sympy
-from examples import EXAMPLES, EXPECTED
 
+from examples import EXAMPLES, EXPECTED
 from symtrace import Trace
 from symtrace.testing import check_grads
 

@@ -1,0 +1,328 @@
+"""Graphviz drawings of a trace: DOT text always, SVG/PNG when Graphviz is installed.
+
+:func:`to_dot` needs nothing but symtrace: it returns DOT text whose nodes show each
+node's name, definition and value (and, given a :class:`~symtrace.Gradient`, its
+adjoint), and whose edges carry the local partials.  Inputs are boxes, outputs double
+octagons, everything else ellipses.  The text is deterministic (evaluation order).
+
+>>> from symtrace import Trace
+>>> t = Trace()
+>>> a, b = t.inputs("a b", values=(2, -3))
+>>> e = t.define("e", a * b)
+>>> print(to_dot(t, t.grad(e)))
+digraph symtrace {
+  rankdir=LR;
+  node [fontname="Helvetica"];
+  edge [fontname="Helvetica", fontsize=10];
+  n0 [label="a (input)\\n= 2\\n∂e/∂a = b = -3", shape=box, style=filled, fillcolor="#dbeafe"];
+  n1 [label="b (input)\\n= -3\\n∂e/∂b = a = 2", shape=box, style=filled, fillcolor="#dbeafe"];
+  n2 [label="e = a*b\\n= -6\\n∂e/∂e = 1", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
+  n0 -> n2 [label="b = -3"];
+  n1 -> n2 [label="a = 2"];
+}
+
+:func:`render` and :func:`to_svg` turn the DOT text into an image with the optional
+``graphviz`` Python package (``pip install 'symtrace[graphviz]'``) or, without it,
+the ``dot`` program directly.  When neither is available they raise
+:class:`~symtrace.errors.BackendUnavailableError`, whose message says what to install
+and whose ``dot`` attribute holds the DOT text.  :func:`graph` wraps the text in an
+object that Jupyter shows as SVG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from . import notation as nt
+from .derivatives import Gradient, Tangents
+from .errors import BackendUnavailableError, EvaluationError, TraceError
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+__all__ = ["DOT_OPTIONS", "Graph", "graph", "render", "to_dot", "to_svg"]
+
+DOT_OPTIONS: dict[str, Any] = {
+    "edge_labels": "both",
+    "adjoints": "both",
+    "values": True,
+    "definitions": True,
+    "outputs": None,
+    "precision": nt.DEFAULT_PRECISION,
+    "rankdir": "LR",
+    "name": "symtrace",
+}
+"""Options of :func:`to_dot` and their defaults.
+
+* ``edge_labels``: ``"both"`` (``b = -3``), ``"symbolic"`` (``b``), ``"numeric"``
+  (``-3``) or ``"none"`` -- the local partial on each edge;
+* ``adjoints``: the same choices for the adjoint (or tangent) line of each node, when a
+  Gradient (or Tangents) is given;
+* ``values``: show node values (when the inputs have values);
+* ``definitions``: show each node's definition;
+* ``outputs``: nodes drawn as outputs (default: the Gradient's output, or else every
+  node that no other node uses);
+* ``precision``: significant digits;  ``rankdir``: Graphviz layout direction;
+  ``name``: the graph's name.
+"""
+
+_LABEL_CHOICES = ("both", "symbolic", "numeric", "none")
+_INPUT = 'shape=box, style=filled, fillcolor="#dbeafe"'
+_OUTPUT = 'shape=doubleoctagon, style=filled, fillcolor="#fde68a"'
+_INNER = "shape=ellipse"
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string; lines are joined with DOT's ``\\n`` escape.
+
+    Backslashes and double quotes are escaped, so any text is safe in a label:
+
+    >>> print(quote('say "hi"\\\\n'))
+    "say \\"hi\\"\\\\n"
+    >>> print(quote("two\\nlines"))
+    "two\\nlines"
+    """
+    lines = text.split("\n")
+    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines]
+    return '"' + "\\n".join(escaped) + '"'
+
+
+def _check(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in options if k not in DOT_OPTIONS]
+    if unknown:
+        raise nt.options_error("to_dot()", unknown, DOT_OPTIONS)
+    o = {**DOT_OPTIONS, **options}
+    for key in ("edge_labels", "adjoints"):
+        if o[key] not in _LABEL_CHOICES:
+            raise ValueError(
+                f"to_dot(): {key} must be one of {', '.join(map(repr, _LABEL_CHOICES))}, "
+                f"got {o[key]!r}"
+            )
+    p = o["precision"]
+    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 17:
+        raise ValueError(f"to_dot(): precision must be an integer from 1 to 17, got {p!r}")
+    if o["rankdir"] not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(
+            f"to_dot(): rankdir must be 'LR', 'RL', 'TB' or 'BT', got {o['rankdir']!r}"
+        )
+    if not isinstance(o["name"], str):
+        raise TypeError(f"to_dot(): name must be a string, got {o['name']!r}")
+    return o
+
+
+def _labelled(symbolic: sympy.Expr, value: float | None, how: str, precision: int) -> str:
+    sym = nt.expr(symbolic, "text")
+    num = nt.number(value, precision) if value is not None else ""
+    if how == "symbolic" or not num:
+        return sym
+    if how == "numeric" or sym == num:
+        return num
+    return f"{sym} = {num}"
+
+
+def _float(fn: Any, *args: Any) -> float | None:
+    try:
+        return float(fn(*args))
+    except EvaluationError:
+        return None
+
+
+def to_dot(trace: Trace, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
+    """Graphviz DOT text of ``trace`` (no dependency needed).
+
+    Nodes show name, definition and value; with ``gradient`` (a
+    :class:`~symtrace.Gradient` or :class:`~symtrace.Tangents` of this trace) also
+    ``∂y/∂node`` (or ``∂node/∂x``).  Edges go from a parent to the node using it and
+    are labelled with the local partial.  Options are in :data:`DOT_OPTIONS`.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> x = t.input("x_1")
+    >>> y = t.define("y", 2 * x)
+    >>> print(to_dot(t, edge_labels="symbolic", rankdir="TB"))
+    digraph symtrace {
+      rankdir=TB;
+      node [fontname="Helvetica"];
+      edge [fontname="Helvetica", fontsize=10];
+      n0 [label="x₁ (input)", shape=box, style=filled, fillcolor="#dbeafe"];
+      n1 [label="y = 2*x₁", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
+      n0 -> n1 [label="2"];
+    }
+    """
+    o = _check(options)
+    precision = o["precision"]
+    if gradient is not None:
+        if not isinstance(gradient, Gradient | Tangents):
+            raise TypeError(
+                f"to_dot(): gradient must be a Gradient (t.grad(y)) or Tangents "
+                f"(t.tangents(x)), got {type(gradient).__name__}"
+            )
+        if gradient._trace is not trace:
+            raise TraceError("to_dot(): the gradient was computed on a different Trace")
+    if o["outputs"] is not None:
+        outs = o["outputs"]
+        if isinstance(outs, str | sympy.Symbol):
+            outs = [outs]
+        outputs = {trace._idx(n) for n in outs}
+    elif isinstance(gradient, Gradient):
+        outputs = {gradient._anchor}
+    else:
+        outputs = {i for i in range(len(trace)) if not trace._consumers[i]}
+    n_grad = gradient._n if gradient is not None else 0
+    anchor = trace._syms[gradient._anchor] if gradient is not None else None
+
+    lines = [
+        f"digraph {quote(o['name'])} {{"
+        if not o["name"].isidentifier()
+        else f"digraph {o['name']} {{",
+        f"  rankdir={o['rankdir']};",
+        '  node [fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    edges = []
+    for i, sym in enumerate(trace._syms):
+        rhs = trace._defs[i]
+        name = nt.name(sym, "text")
+        if rhs is None:
+            label = [f"{name} (input)"]
+        elif o["definitions"]:
+            label = [f"{name} = {nt.expr(rhs, 'text')}"]
+        else:
+            label = [name]
+        if o["values"]:
+            value = _float(trace.value, sym)
+            if value is not None:
+                label.append(f"= {nt.number(value, precision)}")
+        if gradient is not None and i < n_grad and o["adjoints"] != "none":
+            assert anchor is not None
+            if isinstance(gradient, Gradient):
+                head = nt.partial(anchor, sym, "text")
+            else:
+                head = nt.partial(sym, anchor, "text")
+            dval = _float(gradient.value, sym)
+            label.append(f"{head} = {_labelled(gradient[sym], dval, o['adjoints'], precision)}")
+        style = _OUTPUT if i in outputs else _INPUT if rhs is None else _INNER
+        lines.append(f"  n{i} [label={quote(chr(10).join(label))}, {style}];")
+        if rhs is None:
+            continue
+        locals_ = trace._local_partials(i)
+        values: tuple[float, ...] | None = None
+        if o["edge_labels"] in ("both", "numeric"):
+            try:
+                values = trace._local_partial_values(i, trace._ensure_floats([i]))
+            except EvaluationError:
+                values = None
+        for k, p in enumerate(trace._parents[i]):
+            attrs = ""
+            if o["edge_labels"] != "none":
+                v = values[k] if values is not None else None
+                attrs = f" [label={quote(_labelled(locals_[k], v, o['edge_labels'], precision))}]"
+            edges.append(f"  n{p} -> n{i}{attrs};")
+    return "\n".join([*lines, *edges, "}"])
+
+
+def _unavailable(dot: str, why: str) -> BackendUnavailableError:
+    err = BackendUnavailableError(
+        f"cannot render the graph: {why}. Install Graphviz (the 'dot' program: "
+        "apt install graphviz, brew install graphviz or conda install graphviz) and "
+        "optionally the Python package (pip install 'symtrace[graphviz]'). "
+        "The DOT text is in this error's .dot attribute and from to_dot(); paste it "
+        "into any Graphviz viewer."
+    )
+    err.dot = dot  # type: ignore[attr-defined]
+    return err
+
+
+def render(
+    source: Trace | str,
+    format: str = "svg",
+    *,
+    gradient: Gradient | Tangents | None = None,
+    engine: str = "dot",
+    **options: Any,
+) -> bytes:
+    """Render a trace (or DOT text) to image bytes in ``format`` (``"svg"``, ``"png"``, ...).
+
+    Uses the ``graphviz`` Python package when installed, else the Graphviz program
+    named by ``engine`` found on ``PATH``; raises
+    :class:`~symtrace.errors.BackendUnavailableError` (never an ImportError traceback)
+    when neither is there.  ``options`` go to :func:`to_dot`.
+    """
+    if isinstance(source, str):
+        if gradient is not None or options:
+            raise TypeError("render(): gradient= and to_dot options need a Trace, not DOT text")
+        dot = source
+    else:
+        dot = to_dot(source, gradient, **options)
+    if not isinstance(format, str) or not format.isalnum():
+        raise ValueError(
+            f"render(): format must be a Graphviz format name like 'svg', got {format!r}"
+        )
+    try:
+        import graphviz
+    except ImportError:
+        graphviz = None
+    if graphviz is not None:
+        try:
+            out: bytes = graphviz.Source(dot, engine=engine).pipe(format=format)
+            return out
+        except graphviz.ExecutableNotFound:
+            raise _unavailable(dot, f"the Graphviz program {engine!r} is not on PATH") from None
+    program = shutil.which(engine)
+    if program is None:
+        raise _unavailable(
+            dot,
+            f"neither the graphviz Python package nor the Graphviz program {engine!r} is installed",
+        )
+    done = subprocess.run(
+        [program, f"-T{format}"], input=dot.encode("utf-8"), capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"Graphviz {engine} failed (exit {done.returncode}): "
+            f"{done.stderr.decode('utf-8', 'replace').strip()}"
+        )
+    return done.stdout
+
+
+def to_svg(source: Trace | str, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
+    """SVG text of a trace (or of DOT text); see :func:`render`."""
+    if isinstance(source, str):
+        return render(source, "svg").decode("utf-8")
+    return render(source, "svg", gradient=gradient, **options).decode("utf-8")
+
+
+class Graph:
+    """DOT text that Jupyter displays as SVG when Graphviz can render it.
+
+    ``str(g)`` and ``g.source`` are the DOT text; ``g.svg()`` the rendered SVG.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"<Graph: {self.source.count(' -> ')} edges>"
+
+    def svg(self) -> str:
+        """The rendered SVG (raises BackendUnavailableError without Graphviz)."""
+        return to_svg(self.source)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        bundle = {"text/plain": self.source}
+        with contextlib.suppress(BackendUnavailableError, RuntimeError):
+            bundle["image/svg+xml"] = self.svg()
+        return bundle
+
+
+def graph(trace: Trace, gradient: Gradient | Tangents | None = None, **options: Any) -> Graph:
+    """The :func:`to_dot` text as a :class:`Graph`, which Jupyter shows as an SVG picture."""
+    return Graph(to_dot(trace, gradient, **options))

@@ -1,0 +1,789 @@
+"""Views of a trace's results: chain-rule derivations, evaluation-trace tables, paths.
+
+Every view is a :class:`~symtrace.display.Renderable`: ``str(v)`` is plain Unicode
+text, ``v.to_markdown()`` Markdown with inline ``$...$`` math, ``v.to_latex()`` LaTeX
+(``align*`` for derivations, an ``array`` inside ``\\[ ... \\]`` for tables, both of
+which compile with ``amsmath`` and display in Jupyter), ``sympy.latex(v)`` the same.
+Numbers are read from the engine (``Gradient.value``, ``Tangents.value``,
+``Step.value``, ``Trace.value``), never recomputed here; notation comes from
+:mod:`symtrace.notation`.
+
+>>> from symtrace import Trace
+>>> t = Trace()
+>>> a, b, c, f = t.inputs("a b c f", values=(2, -3, 10, -2))
+>>> e = t.define("e", a * b); d = t.define("d", e + c); L = t.define("L", d * f)
+>>> print(derivation(t, L, nodes=[e, a]))
+Backward pass for L at a = 2, b = -3, c = 10, f = -2
+∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
+∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
+
+Options (given when the view is made, or again to ``to_text``/``to_markdown``/
+``to_latex`` to override them) are validated; unknown ones raise ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from . import notation as nt
+from .derivatives import Gradient, Paths, Step, Tangents
+from .display import Renderable
+from .errors import EvaluationError
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+__all__ = [
+    "Derivation",
+    "DerivationLine",
+    "Table",
+    "TableRow",
+    "derivation",
+    "render_gradient",
+    "render_paths",
+    "render_tangents",
+    "render_trace",
+    "table",
+]
+
+DERIVATION_OPTIONS: dict[str, Any] = {
+    "nodes": None,
+    "symbolic_only": False,
+    "numeric_only": False,
+    "expanded": False,
+    "precision": nt.DEFAULT_PRECISION,
+}
+"""Options of :func:`derivation` and their defaults."""
+
+TABLE_OPTIONS: dict[str, Any] = {"nodes": None, "precision": nt.DEFAULT_PRECISION}
+"""Options of :func:`table` and their defaults."""
+
+RESULT_OPTIONS: dict[str, Any] = {
+    "nodes": None,
+    "expanded": False,
+    "precision": nt.DEFAULT_PRECISION,
+}
+"""Options of the renderings of :class:`~symtrace.Gradient` and :class:`~symtrace.Tangents`."""
+
+PATHS_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
+"""Options of the rendering of :class:`~symtrace.Paths`."""
+
+TRACE_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
+"""Options of the rendering of a :class:`~symtrace.Trace`."""
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _options(what: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated with ``given``; unknown or ill-typed options raise."""
+    unknown = [k for k in given if k not in defaults]
+    if unknown:
+        raise nt.options_error(what, unknown, dict(defaults))
+    out = {**defaults, **given}
+    p = out.get("precision")
+    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 17:
+        raise ValueError(f"{what}: precision must be an integer from 1 to 17, got {p!r}")
+    for flag in ("symbolic_only", "numeric_only", "expanded"):
+        if flag in out and not isinstance(out[flag], bool):
+            raise TypeError(f"{what}: {flag} must be True or False, got {out[flag]!r}")
+    if out.get("symbolic_only") and out.get("numeric_only"):
+        raise ValueError(f"{what}: symbolic_only and numeric_only cannot both be True")
+    return out
+
+
+def _ancestors(trace: Trace, y: int) -> set[int]:
+    """``y`` and every node it depends on (iterative)."""
+    seen = {y}
+    stack = [y]
+    while stack:
+        for p in trace._parents[stack.pop()]:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return seen
+
+
+def _descendants(trace: Trace, x: int) -> set[int]:
+    """``x`` and every node that depends on it (iterative)."""
+    seen = {x}
+    stack = [x]
+    while stack:
+        for c in trace._consumers[stack.pop()]:
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return seen
+
+
+def _select(trace: Trace, nodes: Any, default: list[int], reverse: bool) -> list[int]:
+    """The node indices to show: ``nodes`` (names or Symbols) in display order, or ``default``."""
+    if nodes is None:
+        return default
+    if isinstance(nodes, str | sympy.Symbol):
+        nodes = [nodes]
+    chosen = {trace._idx(n) for n in nodes}
+    return sorted(chosen, reverse=reverse)
+
+
+def _value_or_none(fn: Any, *args: Any) -> float | None:
+    try:
+        return float(fn(*args))
+    except EvaluationError:
+        return None
+
+
+def _given(sweep: Gradient | Tangents) -> dict[sympy.Symbol, Any]:
+    """The input values a Gradient/Tangents was made with, in trace order."""
+    syms = sweep._trace._syms
+    return {syms[i]: v for i, v in sorted(sweep._given.items())}
+
+
+def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
+    """``a = 2, b = -3`` for the input values a result was made with."""
+    parts = []
+    for sym, v in given.items():
+        num = nt.number(float(v), precision, fmt)
+        parts.append(nt.inline(f"{nt.name(sym, fmt)} = {num}", fmt))
+    return ", ".join(parts)
+
+
+def _dedupe(parts: list[str]) -> list[str]:
+    """Drop empty parts and any part equal to the one before it."""
+    out: list[str] = []
+    for p in parts:
+        if p and (not out or out[-1] != p):
+            out.append(p)
+    return out
+
+
+def _equation_lines(lines: list[list[str]], fmt: str, header: str = "") -> str:
+    """Chains ``lhs = a = b`` as text lines, a Markdown list, or a LaTeX ``align*``."""
+    if fmt == "latex":
+        body = [f"{p[0]} &= {' = '.join(p[1:])}" if len(p) > 1 else f"{p[0]} &" for p in lines]
+        head = f"% {header}\n" if header else ""
+        return head + "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}"
+    eqs = [" = ".join(p) for p in lines]
+    if fmt == "markdown":
+        items = "\n".join(f"- ${e}$" for e in eqs)
+        return f"{header}\n\n{items}" if header else items
+    return "\n".join(([header] if header else []) + eqs)
+
+
+def _width(s: str) -> int:
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
+
+
+def _grid(header: list[str], rows: list[list[str]], fmt: str, title: str = "") -> str:
+    """A table: aligned text columns, a Markdown pipe table, or a LaTeX ``array``.
+
+    Cells are already written in ``fmt`` (LaTeX for Markdown and LaTeX); header cells
+    are plain words.
+    """
+    if fmt == "text":
+        widths = [max(_width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            padded = [c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)]
+            return "  ".join(padded).rstrip()
+
+        rule = "  ".join("─" * w for w in widths)
+        out = [line(header), rule, *(line(r) for r in rows)]
+        return "\n".join(([title] if title else []) + out)
+    if fmt == "markdown":
+
+        def cell(s: str) -> str:
+            return s.replace("|", "\\|")
+
+        out = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(cell(c) for c in r) + " |" for r in rows),
+        ]
+        return "\n".join(([title, ""] if title else []) + out)
+    cols = "l" * len(header)
+    head = " & ".join(rf"\text{{{h}}}" for h in header)
+    body = "".join(" & ".join(r) + " \\\\\n" for r in rows)
+    top = f"% {title}\n" if title else ""
+    return (
+        f"{top}\\[\n\\begin{{array}}{{{cols}}}\n\\hline\n{head} \\\\\n\\hline\n"
+        f"{body}\\hline\n\\end{{array}}\n\\]"
+    )
+
+
+def _math(s: str, fmt: str) -> str:
+    """A table cell holding math: inline ``$...$`` in Markdown, as is otherwise."""
+    return nt.inline(s, fmt)
+
+
+def _text(s: str, fmt: str) -> str:
+    """A table cell holding words."""
+    return rf"\text{{{s}}}" if fmt == "latex" and s else s
+
+
+def _join_terms(terms: list[str], fmt: str) -> str:
+    """Terms of a sum; ``+ -x`` is written ``- x``."""
+    out = ""
+    for k, term in enumerate(terms):
+        if k == 0:
+            out = term
+        elif term.startswith("-"):
+            out += " - " + term[1:].lstrip()
+        else:
+            out += " + " + term
+    return out
+
+
+# ------------------------------------------------------------------ derivations
+
+
+@dataclass(frozen=True)
+class DerivationLine:
+    """One node's chain-rule step in a :class:`Derivation`.
+
+    ``steps`` are the engine's :class:`~symtrace.Step` terms that sum to ``result``
+    (the compact symbolic derivative); ``value`` is the engine's number (``None``
+    without input values).  For the seed node (the output in reverse mode, ``wrt`` in
+    forward mode) ``steps`` is empty and ``result`` is 1.
+    """
+
+    node: sympy.Symbol
+    steps: tuple[Step, ...]
+    result: sympy.Expr
+    value: float | None
+
+
+class Derivation(Renderable):
+    """The chain rule written out node by node, symbols first, then numbers.
+
+    Made by :func:`derivation` (``Trace.derivation``).  ``lines`` holds the structured
+    content; rendering writes, for a node ``e`` whose consumer is ``d``::
+
+        ∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
+
+    and a sum over the consumers when there are several.
+    """
+
+    def __init__(self, trace: Trace, y: Any, mode: str, wrt: Any, options: dict[str, Any]) -> None:
+        if mode not in ("reverse", "forward"):
+            raise ValueError(f"derivation(): mode must be 'reverse' or 'forward', got {mode!r}")
+        self._options = _options("derivation()", options, DERIVATION_OPTIONS)
+        self.trace = trace
+        self.mode = mode
+        iy = trace._idx(y)
+        self.output = trace._syms[iy]
+        self.sweep: Gradient | Tangents
+        if mode == "reverse":
+            if wrt is not None:
+                raise TypeError(
+                    "derivation(mode='reverse') takes no wrt=: a backward pass gives "
+                    "the derivative with respect to every node; use nodes=[...] to show "
+                    "only some, or mode='forward', wrt=x for a forward pass"
+                )
+            self.sweep = trace.grad(self.output)
+            self.wrt = None
+            anchor = iy
+            default = sorted(_ancestors(trace, iy), reverse=True)
+        else:
+            if wrt is None:
+                names = ", ".join(s.name for s in trace.input_nodes)
+                raise TypeError(
+                    "derivation(mode='forward') needs wrt=<node>: the node the forward "
+                    f"pass differentiates with respect to (inputs: {names})"
+                )
+            ix = trace._idx(wrt)
+            self.wrt = trace._syms[ix]
+            self.sweep = trace.tangents(self.wrt)
+            anchor = ix
+            default = sorted(_ancestors(trace, iy) & _descendants(trace, ix))
+        self._anchor = anchor
+        self._default = default
+        self._values = _value_or_none(self.sweep.value, trace._syms[anchor]) is not None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options this derivation renders with by default."""
+        return dict(self._options)
+
+    def lines(self, nodes: Any = None) -> tuple[DerivationLine, ...]:
+        """The structured steps, in display order (``nodes`` as for the option)."""
+        trace = self.trace
+        out = []
+        for i in _select(trace, nodes, self._default, self.mode == "reverse"):
+            sym = trace._syms[i]
+            steps = () if i == self._anchor else self.sweep.steps(sym)
+            value = self.sweep.value(sym) if self._values else None
+            out.append(DerivationLine(sym, steps, self.sweep[sym], value))
+        return tuple(out)
+
+    def _chain(self, node: sympy.Symbol, step: Step, fmt: str) -> tuple[str, bool]:
+        """``∂L/∂d · ∂d/∂e`` for one step, and whether the seed factor was left out."""
+        anchor = self.trace._syms[self._anchor]
+        if self.mode == "reverse":
+            upstream = nt.partial(anchor, step.via, fmt)
+            local = nt.partial(step.via, node, fmt)
+            return nt.product([upstream, local], fmt), step.via == anchor
+        local = nt.partial(node, step.via, fmt)
+        upstream = nt.partial(step.via, anchor, fmt)
+        return nt.product([local, upstream], fmt), step.via == anchor
+
+    def _render(self, fmt: str, **overrides: Any) -> str:
+        nt.check_format(fmt)
+        o = _options("derivation()", {**self._options, **overrides}, DERIVATION_OPTIONS)
+        precision, expanded = o["precision"], o["expanded"]
+        symbolic = not o["numeric_only"]
+        numeric = not o["symbolic_only"]
+        if numeric and not self._values:
+            if o["numeric_only"]:
+                self.sweep.value(self.trace._syms[self._anchor])  # raises the engine's error
+            numeric = False
+        trace = self.trace
+        anchor = trace._syms[self._anchor]
+        forward = self.mode == "forward"
+
+        rows = []
+        for line in self.lines(o["nodes"]):
+            lhs = (
+                nt.partial(line.node, anchor, fmt)
+                if forward
+                else nt.partial(anchor, line.node, fmt)
+            )
+            if line.node == anchor:
+                rows.append([lhs, "1"])
+                continue
+            chains, sym_terms, num_terms = [], [], []
+            alone = len(line.steps) == 1
+            for step in line.steps:
+                chain, seed = self._chain(line.node, step, fmt)
+                if seed and alone:  # ∂L/∂L · ∂L/∂d is just ∂L/∂d
+                    chain = lhs
+                chains.append(chain)
+                one = seed and alone  # the seed factor ∂L/∂L = 1 is left out
+                factors = [step.local] if one else [step.local, step.upstream]
+                if not forward:
+                    factors.reverse()
+                sym_terms.append(
+                    nt.expr_product([trace.expand(f) if expanded else f for f in factors], fmt)
+                )
+                values = [step.local_value] if one else [step.local_value, step.upstream_value]
+                if not forward:
+                    values.reverse()
+                num_terms.append(nt.number_product(values, precision, fmt))
+            result = trace.expand(line.result) if expanded else line.result
+            parts = [lhs, " + ".join(chains) if chains else ""]
+            if symbolic:
+                parts += [" + ".join(sym_terms), nt.expr(result, fmt)]
+            if numeric:
+                parts += [" + ".join(num_terms), nt.number(line.value, precision, fmt)]
+            if not line.steps:
+                parts.append("0")
+            rows.append(_dedupe(parts))
+        header = self._header(fmt, precision)
+        return _equation_lines(rows, fmt, header)
+
+    def _header(self, fmt: str, precision: int) -> str:
+        at = ""
+        if self._values:
+            at = " at " + _at(_given(self.sweep), fmt, precision)
+        out = nt.name(self.output, "text" if fmt == "text" else "latex")
+        if self.mode == "reverse":
+            return f"Backward pass for {nt.inline(out, fmt)}{at}"
+        wrt = nt.name(self.wrt, "text" if fmt == "text" else "latex")
+        return (
+            f"Forward pass with respect to {nt.inline(wrt, fmt)}, toward {nt.inline(out, fmt)}{at}"
+        )
+
+
+def derivation(
+    trace: Trace, y: Any, *, mode: str = "reverse", wrt: Any = None, **options: Any
+) -> Derivation:
+    """The chain rule written out for every node that ``y`` depends on.
+
+    ``mode="reverse"`` (default) gives the backward pass: ``∂y/∂node`` for every node,
+    from the output down, each as the sum over the node's consumers.
+    ``mode="forward", wrt=x`` gives the forward pass: ``∂node/∂x`` for every node
+    between ``x`` and ``y``, each as the sum over the node's parents.
+
+    Options (defaults in :data:`DERIVATION_OPTIONS`):
+
+    * ``nodes=None`` -- which nodes to show (names or Symbols); default all on the way;
+    * ``symbolic_only=False`` -- leave out the numbers;
+    * ``numeric_only=False`` -- leave out the symbolic factors and results;
+    * ``expanded=False`` -- write symbolic results in the inputs only (default:
+      compact, in node symbols);
+    * ``precision=6`` -- significant digits of the numbers.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> x = t.input("x", 3)
+    >>> s = t.define("s", x**2); y = t.define("y", s + x)
+    >>> print(derivation(t, y, symbolic_only=True))
+    Backward pass for y at x = 3
+    ∂y/∂y = 1
+    ∂y/∂s = 1
+    ∂y/∂x = ∂y/∂s · ∂s/∂x + ∂y/∂y · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
+    >>> print(derivation(t, y, mode="forward", wrt=x, numeric_only=True))
+    Forward pass with respect to x, toward y at x = 3
+    ∂x/∂x = 1
+    ∂s/∂x = 6
+    ∂y/∂x = ∂y/∂x · ∂x/∂x + ∂y/∂s · ∂s/∂x = 1 · 1 + 1 · 6 = 7
+    >>> print(derivation(t, y, nodes=[s]).to_latex())
+    % Backward pass for y at x = 3
+    \\begin{align*}
+    \\frac{\\partial y}{\\partial s} &= 1
+    \\end{align*}
+    """
+    return Derivation(trace, y, mode, wrt, options)
+
+
+# ----------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of an evaluation-trace :class:`Table`, with the engine's numbers.
+
+    ``definition`` is ``None`` for inputs.  ``derivative`` is the recurrence for the
+    node's tangent (``Σ ∂v/∂p · ṗ``) or adjoint (``Σ c̄ · ∂c/∂v``) written with dotted
+    or barred symbols (``None`` in a primal table or for the seed); ``contributions``
+    are the engine's nonzero terms of that sum (:attr:`Step.value`), and
+    ``derivative_value`` the engine's tangent or adjoint.
+    """
+
+    node: sympy.Symbol
+    definition: sympy.Expr | None
+    value: float | None
+    derivative: sympy.Expr | None = None
+    contributions: tuple[float | None, ...] = ()
+    derivative_value: float | None = None
+
+
+class Table(Renderable):
+    """An evaluation-trace table in the style of Griewank & Walther and Baydin et al.
+
+    ``mode`` is ``"primal"`` (node, definition, value), ``"forward"`` (the primal trace
+    beside the tangent trace for ``wrt``) or ``"reverse"`` (the adjoint trace, from
+    the output down).  ``rows`` holds the content with the engine's numbers.
+    """
+
+    def __init__(self, trace: Trace, y: Any, mode: str, wrt: Any, options: dict[str, Any]) -> None:
+        self._options = _options("table()", options, TABLE_OPTIONS)
+        if mode == "forward" and wrt is None:
+            mode = "primal"
+        if mode not in ("primal", "forward", "reverse"):
+            raise ValueError(
+                f"table(): mode must be 'forward' (with wrt=<input> for the tangent trace), "
+                f"'primal' or 'reverse', got {mode!r}"
+            )
+        if mode != "forward" and wrt is not None:
+            raise TypeError(
+                f"table(mode={mode!r}) takes no wrt=: only the forward tangent trace is "
+                "taken with respect to one node"
+            )
+        self.trace = trace
+        self.mode = mode
+        iy = trace._idx(y)
+        self.output = trace._syms[iy]
+        self.wrt = None if wrt is None else trace._syms[trace._idx(wrt)]
+        self._order = sorted(_ancestors(trace, iy), reverse=mode == "reverse")
+        self.sweep: Gradient | Tangents | None = None
+        if mode == "reverse":
+            self.sweep = trace.grad(self.output)
+        elif mode == "forward":
+            self.sweep = trace.tangents(self.wrt)
+        self._rows_cache: dict[Any, tuple[TableRow, ...]] = {}
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options this table renders with by default."""
+        return dict(self._options)
+
+    @property
+    def rows(self) -> tuple[TableRow, ...]:
+        """Every row (the ``nodes`` option selects among them when rendering)."""
+        return self._rows(None)
+
+    def _rows(self, nodes: Any) -> tuple[TableRow, ...]:
+        key = None if nodes is None else tuple(self.trace._idx(n) for n in nodes)
+        if key in self._rows_cache:
+            return self._rows_cache[key]
+        trace, sweep = self.trace, self.sweep
+        order = self._order
+        if nodes is not None:
+            chosen = set(key or ())
+            order = [i for i in order if i in chosen]
+        keep = set(self._order)
+        out = []
+        for i in order:
+            sym = trace._syms[i]
+            rhs = trace._defs[i]
+            value = _value_or_none(trace.value, sym)
+            if sweep is None:
+                out.append(TableRow(sym, rhs, value))
+                continue
+            dvalue = _value_or_none(sweep.value, sym)
+            steps = sweep.steps(sym)
+            contributions = tuple(s.value for s in steps)
+            if i == sweep._anchor:
+                out.append(TableRow(sym, rhs, value, None, (), dvalue))
+                continue
+            terms: list[sympy.Expr] = []
+            if isinstance(sweep, Gradient):
+                for c in trace._consumers[i]:
+                    if c in keep:
+                        local = trace.partial(trace._syms[c], sym)
+                        terms.append(nt.adjoint_symbol(trace._syms[c]) * local)
+            elif rhs is not None:
+                for p in trace._parents[i]:
+                    local = trace.partial(sym, trace._syms[p])
+                    terms.append(local * nt.tangent_symbol(trace._syms[p]))
+            deriv = sympy.Add(*terms) if terms else sympy.S.Zero
+            out.append(TableRow(sym, rhs, value, deriv, contributions, dvalue))
+        rows = tuple(out)
+        self._rows_cache[key] = rows
+        return rows
+
+    def _render(self, fmt: str, **overrides: Any) -> str:
+        nt.check_format(fmt)
+        o = _options("table()", {**self._options, **overrides}, TABLE_OPTIONS)
+        precision = o["precision"]
+        rows = self._rows(o["nodes"])
+
+        def num(v: float | None) -> str:
+            return _math(nt.number(v, precision, fmt), fmt)
+
+        def contributions(vs: tuple[float | None, ...]) -> str:
+            if len(vs) < 2:
+                return ""
+            return _math(_join_terms([nt.number(v, precision, fmt) for v in vs], fmt), fmt)
+
+        header = ["node", "definition", "value"]
+        if self.mode == "reverse":
+            header = ["node", "value", "adjoint", "terms", "adjoint value"]
+        elif self.mode == "forward":
+            header += ["tangent", "terms", "tangent value"]
+        anchor = None if self.sweep is None else self.trace._syms[self.sweep._anchor]
+        cells = []
+        for r in rows:
+            row = [_math(nt.name(r.node, fmt), fmt)]
+            if self.mode != "reverse":
+                row.append(
+                    _text("input", fmt)
+                    if r.definition is None
+                    else _math(nt.expr(r.definition, fmt), fmt)
+                )
+            row.append(num(r.value))
+            if self.mode in ("forward", "reverse"):
+                deco = nt.adjoint_symbol if self.mode == "reverse" else nt.tangent_symbol
+                lhs = nt.name(deco(r.node), fmt)
+                if r.derivative is None:
+                    rhs = "1" if r.node == anchor else "0"
+                    row.append(_math(f"{lhs} = {rhs}", fmt))
+                else:
+                    row.append(_math(f"{lhs} = {nt.expr(r.derivative, fmt)}", fmt))
+                row.append(contributions(r.contributions))
+                row.append(num(r.derivative_value))
+            cells.append(row)
+        return _grid(header, cells, fmt, self._title(fmt, precision))
+
+    def _title(self, fmt: str, precision: int) -> str:
+        def nm(sym: Any) -> str:
+            return nt.inline(nt.name(sym, fmt), fmt)
+
+        given = self.trace.input_values
+        at = f" at {_at(given, fmt, precision)}" if given else ""
+        if self.mode == "primal":
+            return f"Forward primal trace of {nm(self.output)}{at}"
+        if self.mode == "forward":
+            return (
+                f"Forward primal and tangent trace of {nm(self.output)}, tangents with "
+                f"respect to {nm(self.wrt)}{at}"
+            )
+        return f"Reverse adjoint trace of {nm(self.output)}{at}"
+
+
+def table(trace: Trace, y: Any, mode: str = "reverse", wrt: Any = None, **options: Any) -> Table:
+    """An evaluation-trace table of ``y``, with the user's own node names.
+
+    * ``mode="forward"`` without ``wrt`` (or ``mode="primal"``): the forward primal
+      trace -- node, definition, value;
+    * ``mode="forward", wrt=x``: the primal trace beside the forward tangent trace,
+      ``v̇ = Σ ∂v/∂p · ṗ`` with ``ẋ = 1``;
+    * ``mode="reverse"`` (default): the reverse adjoint trace, ``v̄ = Σ c̄ · ∂c/∂v``
+      over the consumers ``c``, with ``ȳ = 1``.
+
+    Options: ``nodes=None`` (which rows), ``precision=6`` (significant digits).
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> a, b = t.inputs("a b", values=(2, -3))
+    >>> e = t.define("e", a * b); L = t.define("L", 2 * e)
+    >>> print(table(t, L))
+    Reverse adjoint trace of L at a = 2, b = -3
+    node  value  adjoint  terms  adjoint value
+    ────  ─────  ───────  ─────  ─────────────
+    L     -12    L̅ = 1           1
+    e     -6     e̅ = 2*L̅         2
+    b     -3     b̅ = a*e̅         4
+    a     2      a̅ = b*e̅         -6
+    """
+    return Table(trace, y, mode, wrt, options)
+
+
+# -------------------------------------------------- Gradient, Tangents, Paths, Trace
+
+
+def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any], what: str) -> str:
+    o = _options(what, options, RESULT_OPTIONS)
+    nt.check_format(fmt)
+    trace = sweep._trace
+    anchor = sweep._anchor
+    reverse = isinstance(sweep, Gradient)
+    if reverse:
+        default = sorted(_ancestors(trace, anchor), reverse=True)
+    else:
+        default = sorted(i for i in _descendants(trace, anchor) if i < sweep._n)
+    idx = _select(trace, o["nodes"], default, reverse)
+    has_values = _value_or_none(sweep.value, trace._syms[anchor]) is not None
+    a = trace._syms[anchor]
+    lines = []
+    for i in idx:
+        sym = trace._syms[i]
+        lhs = nt.partial(a, sym, fmt) if reverse else nt.partial(sym, a, fmt)
+        res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
+        parts = [lhs, nt.expr(res, fmt)]
+        if has_values:
+            parts.append(nt.number(sweep.value(sym), o["precision"], fmt))
+        lines.append(_dedupe(parts))
+    kind = "Gradient of" if reverse else "Tangents with respect to"
+    header = f"{kind} {nt.inline(nt.name(a, fmt), fmt)}"
+    if has_values:
+        header += " at " + _at(_given(sweep), fmt, o["precision"])
+    return _equation_lines(lines, fmt, header)
+
+
+def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
+    """Every ``∂y/∂node = compact = value`` of a :class:`~symtrace.Gradient`.
+
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> a, b = t.inputs("a b", values=(2, -3))
+    >>> print(t.grad(t.define("e", a * b)))
+    Gradient of e at a = 2, b = -3
+    ∂e/∂e = 1
+    ∂e/∂b = a = 2
+    ∂e/∂a = b = -3
+    """
+    return _result_lines(g, fmt, options, "Gradient rendering")
+
+
+def render_tangents(tan: Tangents, fmt: str, **options: Any) -> str:
+    """Every ``∂node/∂x = compact = value`` of a :class:`~symtrace.Tangents`.
+
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+    """
+    return _result_lines(tan, fmt, options, "Tangents rendering")
+
+
+def render_paths(p: Paths, fmt: str, **options: Any) -> str:
+    """A :class:`~symtrace.Paths` as a table: each path, its edge factors (symbolic and
+    numeric), its product and value, and the sum of all paths (the derivative).
+
+    Options: ``precision=6``.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> a = t.input("a", 3)
+    >>> b = t.define("b", a**2); c = t.define("c", b * a)
+    >>> print(t.paths(c, a))
+    Paths from c to a
+    path         factors  factor values  product     value
+    ───────────  ───────  ─────────────  ──────────  ─────
+    c → a        b        9              b           9
+    c → b → a    a · 2*a  3 · 6          2*a**2      18
+    ∂c/∂a = sum                          2*a**2 + b  27
+    """
+    o = _options("Paths rendering", options, PATHS_OPTIONS)
+    nt.check_format(fmt)
+    precision = o["precision"]
+    arrow = " → " if fmt == "text" else r" \to "
+    has_values = bool(p) and all(path.factor_values is not None for path in p)
+    header = ["path", "factors", "factor values", "product", "value"]
+    if not has_values:
+        header = ["path", "factors", "product"]
+    rows = []
+    for path in p:
+        row = [
+            _math(arrow.join(nt.name(s, fmt) for s in path.nodes), fmt),
+            _math(nt.expr_product(list(path.factors), fmt), fmt),
+        ]
+        if has_values:
+            vals = list(path.factor_values or ())
+            row.append(_math(nt.number_product(vals, precision, fmt), fmt))
+        row.append(_math(nt.expr(path.product, fmt), fmt))
+        if has_values:
+            row.append(_math(nt.number(path.value, precision, fmt), fmt))
+        rows.append(row)
+    total = [_math(nt.partial(p.output, p.wrt, fmt), fmt) + " = sum", ""]
+    if fmt == "latex":
+        total[0] = rf"{nt.partial(p.output, p.wrt, fmt)} = \text{{sum}}"
+    if has_values:
+        total.append("")
+    total.append(_math(nt.expr(p.total, fmt), fmt))
+    if has_values:
+        total.append(_math(nt.number(p.value, precision, fmt), fmt))
+    return _grid(header, [*rows, total], fmt, _paths_title(p, fmt))
+
+
+def _paths_title(p: Paths, fmt: str) -> str:
+    names = [nt.name(s, "text" if fmt == "text" else "latex") for s in (p.output, p.wrt)]
+    if fmt == "markdown":
+        names = [nt.inline(n, fmt) for n in names]
+    out = f"Paths from {names[0]} to {names[1]}"
+    return out
+
+
+def render_trace(trace: Trace, fmt: str, **options: Any) -> str:
+    """The trace's equations in evaluation order, with values where inputs have them.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> a, b = t.inputs("a b", values=(2, -3))
+    >>> _ = t.define("e", a * b); _ = t.define("w_1", t["e"] + 1)
+    >>> print(render_trace(t, "text"))
+    a = 2
+    b = -3
+    e = a*b = -6
+    w₁ = e + 1 = -5
+    >>> print(render_trace(t, "latex"))
+    \\begin{align*}
+    a &= 2 \\\\
+    b &= -3 \\\\
+    e &= a b = -6 \\\\
+    w_{1} &= e + 1 = -5
+    \\end{align*}
+    """
+    o = _options("Trace rendering", options, TRACE_OPTIONS)
+    nt.check_format(fmt)
+    lines = []
+    for sym in trace.nodes:
+        rhs = trace._defs[trace._index[sym]]
+        parts = [nt.name(sym, fmt)]
+        if rhs is not None:
+            parts.append(nt.expr(rhs, fmt))
+        value = _value_or_none(trace.value, sym)
+        if value is not None:
+            parts.append(nt.number(value, o["precision"], fmt))
+        elif rhs is None:
+            parts = [parts[0] + (r" \quad \text{(input)}" if fmt != "text" else " (input)")]
+        lines.append(parts)
+    if not lines:
+        return "(empty trace)" if fmt == "text" else ""
+    return _equation_lines(lines, fmt)

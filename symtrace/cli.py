@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from .errors import SymtraceError
 from .trace import Trace
@@ -96,51 +96,17 @@ def explain(path: str, fmt: str = "text") -> str:
         parts.append(f"{title}\n{'=' * len(title)}\n")
     if ex.description:
         parts.append(ex.description + "\n")
-    try:
-        from . import printing
-    except ImportError:
-        printing = None  # type: ignore[assignment]
-    if printing is not None:
-        views = [
-            printing.table(t, out, mode="forward"),
-            printing.derivation(t, out),
-            printing.table(t, out, mode="reverse"),
-        ]
-        for view in views:
-            parts.append(view._render(fmt))
-        return "\n".join(p.rstrip("\n") + "\n" for p in parts)
-    return "\n".join(parts) + _simple_solution(t, out)
+    views = [
+        t.table(out, mode="forward"),
+        t.derivation(out),
+        t.table(out, mode="reverse"),
+    ]
+    parts.extend(view._render(fmt) for view in views)
+    return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 
 
 def _latex_escape(s: str) -> str:
     return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in s)
-
-
-def _simple_solution(t: Trace, out: Any) -> str:
-    """A plain listing through Gradient.steps (used when symtrace.printing is missing)."""
-    g = t.grad(out)
-    lines = ["Forward pass:"]
-    for node in t.nodes:
-        rhs = "input" if t.is_input(node) else str(t.definition(node))
-        lines.append(f"  {node} = {rhs} = {_number(t.value(node))}")
-    lines.append(f"Backward pass (d{out}/d·):")
-    for node in reversed(t.nodes):
-        if node == out:
-            lines.append(f"  d{out}/d{node} = 1")
-            continue
-        steps = g.steps(node)
-        if not steps:
-            lines.append(f"  d{out}/d{node} = 0")
-            continue
-        formula = " + ".join(f"d{out}/d{s.via} · ∂{s.via}/∂{node}" for s in steps)
-        numbers = " + ".join(
-            f"{_number(s.upstream_value or 0.0)} · {_number(s.local_value or 0.0)}" for s in steps
-        )
-        lines.append(
-            f"  d{out}/d{node} = {formula} = {numbers} = {_number(g.value(node))}"
-            f"   (symbolically {g[node]})"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:

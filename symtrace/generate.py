@@ -37,8 +37,9 @@ True
 from __future__ import annotations
 
 import math
+import operator
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy
@@ -46,20 +47,22 @@ import sympy
 from .check import Report
 from .errors import ExerciseError
 from .exercise import dumps, loads
+from .functions import relu, sigmoid
 
 __all__ = ["OPS", "Worksheet", "generate"]
 
-#: The operations a generated graph may use: name -> (arity, template).
-OPS: dict[str, tuple[int, str]] = {
-    "add": (2, "{0} + {1}"),
-    "sub": (2, "{0} - {1}"),
-    "mul": (2, "{0}*{1}"),
-    "square": (1, "{0}**2"),
-    "relu": (1, "relu({0})"),
-    "max": (2, "max({0}, {1})"),
-    "tanh": (1, "tanh({0})"),
-    "sigmoid": (1, "sigmoid({0})"),
-    "exp": (1, "exp({0})"),
+#: The operations a generated graph may use: name -> (arity, template as written in the
+#: exercise file, the same operation on SymPy values).
+OPS: dict[str, tuple[int, str, Callable[..., sympy.Expr]]] = {
+    "add": (2, "{0} + {1}", operator.add),
+    "sub": (2, "{0} - {1}", operator.sub),
+    "mul": (2, "{0}*{1}", operator.mul),
+    "square": (1, "{0}**2", lambda a: a**2),
+    "relu": (1, "relu({0})", relu),
+    "max": (2, "max({0}, {1})", sympy.Max),
+    "tanh": (1, "tanh({0})", sympy.tanh),
+    "sigmoid": (1, "sigmoid({0})", sigmoid),
+    "exp": (1, "exp({0})", sympy.exp),
 }
 DEFAULT_OPS = ("add", "mul", "sub")
 _INPUT_NAMES = "abcdfghk"
@@ -148,28 +151,6 @@ def generate(
     return Worksheet(exercise, key, seed)
 
 
-def _apply(op: str, args: list[sympy.Expr]) -> sympy.Expr:
-    a = args[0]
-    b = args[1] if len(args) > 1 else None
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    if op == "square":
-        return a**2
-    if op == "relu":
-        return sympy.Max(a, 0)
-    if op == "max":
-        return sympy.Max(a, b)
-    if op == "tanh":
-        return sympy.tanh(a)
-    if op == "sigmoid":
-        return 1 / (1 + sympy.exp(-a))
-    return sympy.exp(a)
-
-
 def _at_kink(op: str, args: list[sympy.Expr]) -> bool:
     """A kink, or an argument where tanh/sigmoid/exp give awkward numbers."""
     if op in ("tanh", "sigmoid", "exp"):
@@ -240,7 +221,7 @@ def _build(
                 operands = [first, str(rng.randint(2, 3))]
             text = OPS[op][1].format(*operands)
             expr_args = [values[o] if o in values else sympy.Integer(int(o)) for o in operands]
-            value = _apply(op, expr_args)
+            value = OPS[op][2](*expr_args)
             number = _value(value)
             if (
                 math.isfinite(number)

@@ -15,6 +15,7 @@ import sympy
 
 from symtrace import ExerciseError, ParseError, Trace
 from symtrace.check import SCHEMA, Report, parse_key
+from symtrace.cli import demo_trace
 
 CORRECT = {
     "e": -6,
@@ -31,13 +32,7 @@ CORRECT = {
 }
 
 
-def seed000() -> Trace:
-    t = Trace()
-    a, b, c, f = t.inputs("a b c f", values=(2, -3, 10, -2))
-    e = t.define("e", a * b)
-    d = t.define("d", e + c)
-    t.define("L", d * f)
-    return t
+seed000 = demo_trace  # the micrograd lecture example, integer values
 
 
 def fan_out() -> Trace:

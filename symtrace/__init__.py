@@ -16,6 +16,7 @@ rule over the recorded equations, and the numbers come from the same structure.
 
 from .blocks import Block
 from .check import Answer, Report
+from .compile import CompiledFunction
 from .derivatives import Gradient, Path, Paths, Step, Tangents
 from .errors import (
     BackendUnavailableError,
@@ -45,6 +46,7 @@ __all__ = [
     "Answer",
     "BackendUnavailableError",
     "Block",
+    "CompiledFunction",
     "DuplicateNameError",
     "EvaluationError",
     "Exercise",

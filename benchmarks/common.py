@@ -1,0 +1,66 @@
+"""Helpers the benchmark cases share: timing, peers that may be missing, table rows."""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+Row = dict[str, str]
+
+
+def best_time(fn: Callable[[], Any], repeats: int = 5, min_time: float = 0.0) -> float:
+    """Best wall time of ``fn()`` over ``repeats`` runs (and at least ``min_time`` s)."""
+    best = math.inf
+    start = time.perf_counter()
+    k = 0
+    while k < repeats or time.perf_counter() - start < min_time:
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        k += 1
+    return best
+
+
+def optional(module: str) -> Any:
+    """Import ``module`` or return None with a printed note (a peer that is not installed)."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        print(f"  note: {module} is not installed; its column is skipped")
+        return None
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "—"
+    return f"{a / b:.2f}×"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def fit_exponent(sizes: list[float], times: list[float]) -> float:
+    """Least-squares slope of log(time) against log(size)."""
+    xs = [math.log(s) for s in sizes]
+    ys = [math.log(max(t, 1e-12)) for t in times]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    num = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    den = sum((x - mx) ** 2 for x in xs)
+    return num / den

@@ -265,16 +265,35 @@ class Gradient(_Sweep):
         return out
 
     def _numeric_results(self) -> dict[int, float]:
+        trace, fvals = self._trace, self._floats()
+        parents, defs, shapes = trace._parents, trace._defs, trace._shapes
         adj = [0.0] * (self._anchor + 1)
         adj[self._anchor] = 1.0
-        parents, defs = self._trace._parents, self._trace._defs
-        for i in range(self._anchor, -1, -1):
+        for i in range(self._anchor, -1, -1):  # the hot loop: plain calls, checked after
             a = adj[i]
             if a == 0.0 or defs[i] is None:
                 continue
-            for p, d in zip(parents[i], self._partials_at(i), strict=True):
+            ps = parents[i]
+            try:
+                ds = shapes[i].partials_fn(*[fvals[p] for p in ps])  # type: ignore[union-attr]
+            except (ArithmeticError, ValueError, TypeError):
+                ds = self._partials_at(i)  # raises NonRealValueError naming the node
+            for p, d in zip(ps, ds, strict=True):
                 adj[p] += a * d
+        if any(type(v) is not float or v - v != 0.0 for v in adj):
+            self._report_non_finite(adj)
         return {i: v for i, v in enumerate(adj) if v != 0.0}
+
+    def _report_non_finite(self, adj: list[Any]) -> None:
+        """Find the node whose local partials made an adjoint complex, infinite or NaN."""
+        for i in range(self._anchor, -1, -1):
+            if adj[i] != 0.0 and self._trace._defs[i] is not None:
+                self._partials_at(i)  # raises NonRealValueError naming the node
+        bad = next(i for i, v in enumerate(adj) if type(v) is not float or v - v != 0.0)
+        raise NonRealValueError(
+            f"the adjoint d{self.output}/d{self._trace._syms[bad]} is {adj[bad]}: the product "
+            "of finite local partials overflowed"
+        )
 
     def steps(self, node: Any) -> tuple[Step, ...]:
         """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y."""

@@ -425,8 +425,15 @@ class Trace(Renderable):
                 names,
             )
         need.sort()
-        for i in need:
-            fvals[i] = self._float_of(i, fvals)
+        shapes, parents = self._shapes, self._parents
+        for i in need:  # the hot loop: plain calls; the checked path only when needed
+            try:
+                v = shapes[i].value_fn(*[fvals[p] for p in parents[i]])  # type: ignore[union-attr]
+            except (ArithmeticError, ValueError, TypeError):
+                v = self._float_of(i, fvals)  # raises NonRealValueError naming the node
+            if type(v) is not float or v - v != 0.0:  # an int, complex, inf or nan
+                v = self._float_of(i, fvals)
+            fvals[i] = v
         return fvals
 
     def _describe(self, i: int, what: str) -> Describe:

@@ -6,7 +6,7 @@ import symtrace
 
 project = "symtrace"
 author = "symtrace developers"
-copyright = "2026, symtrace developers"  # noqa: A001
+copyright = "2026, symtrace developers"
 release = symtrace.__version__
 version = release
 

@@ -466,6 +466,13 @@ class Answer:
     number.  ``step`` is the correct chain-rule step in numbers, ``explanation`` the
     verdict in words; ``mistake`` names a recognised slip (``"fan-out"``,
     ``"wrong-argument"``, ``"sign"``) and ``note`` adds remarks (kinks, rounding).
+
+    >>> from symtrace.cli import demo_trace
+    >>> answer = demo_trace().check({"dL/da": 5}, output="L")["dL/da"]
+    >>> answer.verdict, answer.expected, answer.claimed
+    ('wrong', 6.0, 5)
+    >>> print(answer.explanation)
+    wrong: expected b*f = 6. dL/da = dL/de · ∂e/∂a = (-2) · (-3) = 6 (symbolically b*f).
     """
 
     key: str
@@ -530,6 +537,13 @@ class Report(Renderable, Mapping[str, Answer]):
     key of the root mistake (the earliest ``wrong`` answer in working order) or ``None``.
     Renders as text, Markdown and LaTeX; :meth:`as_dict` / :meth:`to_json` give the
     stable JSON schema ``symtrace.report/1``.
+
+    >>> from symtrace.cli import demo_trace
+    >>> report = demo_trace().check({"dL/dd": -2, "dL/de": "f", "dL/da": 5}, output="L")
+    >>> report.ok, round(report.score, 3), report.first_error
+    (False, 0.667, 'dL/da')
+    >>> [answer.verdict for answer in report.values()]
+    ['correct', 'correct', 'wrong']
     """
 
     def __init__(

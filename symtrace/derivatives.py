@@ -74,6 +74,11 @@ class Step:
     ``∂c/∂node`` and ``upstream`` is ``dy/dc``.  In :class:`Tangents`, ``via`` is a
     parent ``p``, ``local`` is ``∂node/∂p`` and ``upstream`` is ``dp/dx``.  The
     ``*_value`` fields are floats (``None`` when the inputs had no values).
+
+    >>> from symtrace.cli import demo_trace
+    >>> step, = demo_trace().grad("L").steps("a")
+    >>> step.via, step.local, step.upstream, step.term, step.value
+    (e, b, f, b*f, 6.0)
     """
 
     via: NodeSymbol
@@ -400,6 +405,11 @@ class Path:
     ``nodes[0]`` is the output, ``nodes[-1]`` the node differentiated against;
     ``factors[k]`` is the local partial ``∂nodes[k]/∂nodes[k+1]``.  The ``*values`` are
     floats, or ``None`` when the inputs had no values.
+
+    >>> from symtrace.cli import demo_trace
+    >>> path, = demo_trace().paths("L", "a")
+    >>> path.nodes, path.factors, path.product, path.value
+    ((L, d, e, a), (f, 1, b), b*f, 6.0)
     """
 
     nodes: tuple[NodeSymbol, ...]

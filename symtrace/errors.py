@@ -43,19 +43,53 @@ __all__ = [
 
 
 class SymtraceError(Exception):
-    """Base class of every error symtrace raises on purpose."""
+    """Base class of every error symtrace raises on purpose.
+
+    >>> import symtrace as st
+    >>> try:
+    ...     st.Trace().diff("L", "a")
+    ... except st.SymtraceError as err:
+    ...     print(type(err).__name__)
+    NotANodeError
+    """
 
 
 class TraceError(SymtraceError, ValueError):
-    """A trace could not be built or queried as asked."""
+    """A trace could not be built or queried as asked.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> x = t.input("x")
+    >>> y = t.define("y", 2 * x)
+    >>> t.set(y=1)
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.TraceError: y is defined as 2*x; only inputs take values (inputs: x)
+    """
 
 
 class InvalidNameError(TraceError):
-    """A node name is not a valid identifier (letters, digits, ``_``; not a keyword)."""
+    """A node name is not a valid identifier (letters, digits, ``_``; not a keyword).
+
+    >>> import symtrace as st
+    >>> st.Trace().input("2x")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.InvalidNameError: invalid node name '2x': use letters, digits and '_' ...
+    """
 
 
 class DuplicateNameError(TraceError):
-    """A name is already used by another node of the same trace."""
+    """A name is already used by another node of the same trace.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> _ = t.input("a")
+    >>> t.input("a")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.DuplicateNameError: name 'a' is already used in this trace (an input); ...
+    """
 
 
 class UnknownSymbolError(TraceError):
@@ -63,21 +97,59 @@ class UnknownSymbolError(TraceError):
 
     This includes a user's own ``Symbol('a')`` when the trace has its own ``a``, and a
     node of another trace.
+
+    >>> import sympy
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> _ = t.input("a")
+    >>> t.define("b", 2 * sympy.Symbol("a"))
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.UnknownSymbolError: definition of 'b' uses a, which this trace did not ...
     """
 
 
 class NotANodeError(TraceError):
-    """A derivative was asked with respect to an expression that is not a node."""
+    """A derivative was asked with respect to an expression that is not a node.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> a, b = t.inputs("a b")
+    >>> t.diff(t.define("y", a * b + 1), a * b)
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.NotANodeError: a*b is not a node of this trace. Derivatives are taken ...
+    """
 
 
 class EvaluationError(SymtraceError, ArithmeticError):
-    """A numeric value could not be computed."""
+    """A numeric value could not be computed.
+
+    >>> import sympy
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> x = t.input("x", -1)
+    >>> try:
+    ...     t.value(t.define("y", sympy.log(x)))
+    ... except st.EvaluationError as err:
+    ...     print(type(err).__name__, "-", err)
+    NonRealValueError - node y = log(x) at x = -1.0: the result is not real (math domain error)
+    """
 
 
 class MissingValueError(EvaluationError, LookupError):
     """Some inputs needed for a numeric result have no value.
 
     ``missing`` holds their names, in trace order.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> a, b = t.inputs("a b", values=(1, None))
+    >>> try:
+    ...     t.value(a + b)
+    ... except st.MissingValueError as err:
+    ...     print(err.missing)
+    ('b',)
     """
 
     def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
@@ -86,15 +158,46 @@ class MissingValueError(EvaluationError, LookupError):
 
 
 class InvalidValueError(EvaluationError, TypeError):
-    """A value given for an input is not a real number."""
+    """A value given for an input is not a real number.
+
+    >>> import symtrace as st
+    >>> st.Trace().input("x", "2")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.InvalidValueError: value for input 'x' must be a real number, got '2' ...
+    """
 
 
 class NonRealValueError(EvaluationError):
-    """A node's value (or derivative) is complex, infinite or undefined at these inputs."""
+    """A node's value (or derivative) is complex, infinite or undefined at these inputs.
+
+    >>> import sympy
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> x = t.input("x", 0)
+    >>> t.value(t.define("y", 1 / x))
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.NonRealValueError: node y = 1/x at x = 0.0: division by zero
+    """
 
 
 class PathExplosionError(SymtraceError, ValueError):
-    """There are more paths between two nodes than the ``limit`` allows."""
+    """There are more paths between two nodes than the ``limit`` allows.
+
+    >>> import sympy
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> s = x = t.input("x")
+    >>> for i in range(3):
+    ...     s = t.define(f"s{i}", sympy.sin(s) + t.define(f"q{i}", s**2))
+    >>> len(t.paths(s, x))
+    8
+    >>> t.paths(s, x, limit=5)
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.PathExplosionError: there are 8 paths from s2 to x, more than limit=5; ...
+    """
 
 
 class ParseError(SymtraceError, ValueError):
@@ -102,6 +205,12 @@ class ParseError(SymtraceError, ValueError):
 
     ``text`` is the offending source, ``lineno``/``col_offset`` (1-based line,
     0-based column, as in :mod:`ast`) point at the offending part when known.
+
+    >>> from symtrace.parsing import parse_expression
+    >>> parse_expression("a.real", {})
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.ParseError: ...
     """
 
     def __init__(
@@ -118,8 +227,22 @@ class ParseError(SymtraceError, ValueError):
 
 
 class ExerciseError(SymtraceError, ValueError):
-    """An exercise file is unreadable or invalid."""
+    """An exercise file is unreadable or invalid.
+
+    >>> from symtrace.exercise import loads
+    >>> loads('output = "L"')
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.ExerciseError: ...
+    """
 
 
 class BackendUnavailableError(SymtraceError, ImportError):
-    """An optional dependency (numpy, jax, torch, graphviz, ...) is not installed."""
+    """An optional dependency (numpy, jax, torch, graphviz, ...) is not installed.
+
+    The message names the ``pip install`` command that provides it.
+
+    >>> import symtrace as st
+    >>> issubclass(st.BackendUnavailableError, ImportError)
+    True
+    """

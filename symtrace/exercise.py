@@ -87,6 +87,20 @@ class Exercise:
 
     ``answers`` maps each key to its claim as written (numbers, strings; TOML floats as
     their text); ``lines`` maps keys to their line in the file.
+
+    >>> from symtrace.exercise import loads
+    >>> exercise = loads('''
+    ... output = "L"
+    ... [inputs]
+    ... a = 2
+    ... b = -3
+    ... [define]
+    ... L = "a*b"
+    ... [answers]
+    ... "dL/da" = -3
+    ... ''')
+    >>> exercise.output, exercise.check().ok
+    (L, True)
     """
 
     trace: Trace

@@ -28,7 +28,13 @@ __all__ = ["relu", "sigmoid"]
 
 
 class relu(sympy.Function):
-    """Rectified linear unit, ``max(0, x)``, with ``relu'(0) = 0``."""
+    """Rectified linear unit, ``max(0, x)``, with ``relu'(0) = 0``.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x", real=True)
+    >>> relu(x).diff(x), relu(-1.5), relu(x).rewrite(sympy.Max)
+    (Heaviside(x, 0), 0, Max(0, x))
+    """
 
     is_real = True
 
@@ -53,7 +59,13 @@ class relu(sympy.Function):
 
 
 class sigmoid(sympy.Function):
-    """Logistic sigmoid, ``1 / (1 + exp(-x))``."""
+    """Logistic sigmoid, ``1 / (1 + exp(-x))``.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x", real=True)
+    >>> sigmoid(x).diff(x), sigmoid(x).rewrite(sympy.exp), sigmoid(2.0)
+    ((1 - sigmoid(x))*sigmoid(x), 1/(1 + exp(-x)), 0.880797077977882)
+    """
 
     @classmethod
     def eval(cls, x: sympy.Expr) -> sympy.Expr | None:

@@ -24,7 +24,16 @@ __all__ = ["NodeSymbol"]
 
 
 class NodeSymbol(sympy.Symbol):
-    """A real Symbol owned by one :class:`~symtrace.Trace` (identified by ``trace_token``)."""
+    """A real Symbol owned by one :class:`~symtrace.Trace` (identified by ``trace_token``).
+
+    Traces create them; users get them from ``input``/``define`` or ``t[name]``.
+
+    >>> from symtrace import Trace
+    >>> t1, t2 = Trace(), Trace()
+    >>> a1, a2 = t1.input("a"), t2.input("a")
+    >>> a1, a2, a1 == a2, a1 == t1["a"]
+    (a, a, False, True)
+    """
 
     __slots__ = ("trace_token",)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import doctest
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+
+class UnicodeChecker(doctest.OutputChecker):
+    """Compare in NFC: an editor may store ``ẋ`` precomposed, SymPy prints x + U+0307."""
+
+    def check_output(self, want: str, got: str, optionflags: int) -> bool:
+        nfc = unicodedata.normalize
+        return super().check_output(nfc("NFC", want), nfc("NFC", got), optionflags)
 
 
 def examples(path: Path) -> str:
@@ -35,7 +44,7 @@ def test_markdown_examples_run(path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     if not text:
         pytest.skip("no >>> examples in this file")
     test = doctest.DocTestParser().get_doctest(text, {}, path.name, str(path), 0)
-    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    runner = doctest.DocTestRunner(checker=UnicodeChecker(), optionflags=FLAGS)
     runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {path}"

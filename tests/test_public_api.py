@@ -11,11 +11,11 @@ def test_all_names_exist_and_are_sorted() -> None:
         assert hasattr(symtrace, name), name
 
 
-def test_public_names_have_docstrings() -> None:
+def test_public_names_have_docstrings_with_an_example() -> None:
     for name in symtrace.__all__:
         obj = getattr(symtrace, name)
         if callable(obj):
-            assert obj.__doc__, name
+            assert obj.__doc__ and ">>>" in obj.__doc__, name
 
 
 def test_no_private_module_leaks() -> None:

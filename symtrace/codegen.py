@@ -192,14 +192,12 @@ def _numpy_finalize(np: Any) -> Callable[[list[Any], Sequence[Any]], list[Any]]:
         shape = np.broadcast_shapes(*(a.shape for a in args))
         out = []
         for r in results:
-            if r.__class__ is ndarray:
-                if r.shape == shape:
-                    out.append(r)
-                    continue
-            elif not shape:
+            if not shape:  # scalars in, NumPy scalars out (never 0-d arrays)
                 out.append(r if r.__class__ is float64 else float64(r))
-                continue
-            out.append(np.array(np.broadcast_to(r, shape), dtype=float64))
+            elif r.__class__ is ndarray and r.shape == shape:
+                out.append(r)
+            else:
+                out.append(np.array(np.broadcast_to(r, shape), dtype=float64))
         return out
 
     return finalize

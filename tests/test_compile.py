@@ -110,6 +110,15 @@ def test_scalar_input_with_array_gives_array_gradients() -> None:
     assert value.shape == (3,)
 
 
+def test_scalar_inputs_give_numpy_scalars_never_0d_arrays() -> None:
+    # L = (a*b + c)*f: dL/dc = f is an input passed straight through
+    t, L = EXAMPLES["seed000_micrograd"]()
+    value, grads = t.compile(L)(a=3.0)
+    for result in (value, *grads):
+        assert type(result) is np.float64, result
+    assert [float(g) for g in grads] == [6.0, -6.0, -2.0, 1.0]
+
+
 def test_chunked_evaluation_equals_whole_array() -> None:
     t, y = EXAMPLES["seed002_graph"]()
     rng = np.random.default_rng(1)

@@ -279,8 +279,14 @@ class Gradient(_Sweep):
             if a == 0.0 or defs[i] is None:
                 continue
             ps = parents[i]
+            fn = shapes[i].partials_fn  # type: ignore[union-attr]
             try:
-                ds = shapes[i].partials_fn(*[fvals[p] for p in ps])  # type: ignore[union-attr]
+                if len(ps) == 2:  # most nodes: spare building lists
+                    d0, d1 = fn(fvals[ps[0]], fvals[ps[1]])
+                    adj[ps[0]] += a * d0
+                    adj[ps[1]] += a * d1
+                    continue
+                ds = fn(*[fvals[p] for p in ps])
             except (ArithmeticError, ValueError, TypeError):
                 ds = self._partials_at(i)  # raises NonRealValueError naming the node
             for p, d in zip(ps, ds, strict=True):

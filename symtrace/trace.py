@@ -263,19 +263,20 @@ class Trace(Renderable):
                 self._given.pop(i, None)
             else:
                 self._given[i] = value
-            self._invalidate(i)
             self._fvals[i] = None if value is None else float(value)
+        self._invalidate([i for i, _ in checked])
         return self
 
-    def _invalidate(self, start: int) -> None:
-        """Forget cached values downstream of node ``start`` (iterative)."""
+    def _invalidate(self, changed: list[int]) -> None:
+        """Forget cached values downstream of the changed inputs (iterative)."""
         self._exact.clear()
-        stack = list(self._consumers[start])
+        fvals, consumers = self._fvals, self._consumers
+        stack = [c for i in changed for c in consumers[i]]
         while stack:
             j = stack.pop()
-            if self._fvals[j] is not None:
-                self._fvals[j] = None
-                stack.extend(self._consumers[j])
+            if fvals[j] is not None:
+                fvals[j] = None
+                stack.extend(consumers[j])
 
     # ----------------------------------------------------------------- queries
 
@@ -427,8 +428,15 @@ class Trace(Renderable):
         need.sort()
         shapes, parents = self._shapes, self._parents
         for i in need:  # the hot loop: plain calls; the checked path only when needed
+            ps = parents[i]
+            fn = shapes[i].value_fn  # type: ignore[union-attr]
             try:
-                v = shapes[i].value_fn(*[fvals[p] for p in parents[i]])  # type: ignore[union-attr]
+                if len(ps) == 2:  # most nodes: spare building an argument list
+                    v = fn(fvals[ps[0]], fvals[ps[1]])
+                elif len(ps) == 1:
+                    v = fn(fvals[ps[0]])
+                else:
+                    v = fn(*[fvals[p] for p in ps])
             except (ArithmeticError, ValueError, TypeError):
                 v = self._float_of(i, fvals)  # raises NonRealValueError naming the node
             if type(v) is not float or v - v != 0.0:  # an int, complex, inf or nan

@@ -104,6 +104,11 @@ def test_demo_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
     assert "dL/da = b*f" in out
 
 
+def test_readme_shows_the_demo_output_exactly() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "```text\n" + demo() + "```" in readme
+
+
 def test_subprocess_python_m_symtrace_check(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "symtrace", "check", "--format", "json", str(CARRIED)],

@@ -48,29 +48,45 @@ Everything else (attributes, subscripts, lambdas, comprehensions, strings and f-
 keyword or starred arguments, comparisons, ``and``/``or``/``not``, conditional expressions,
 ``:=``, tuples, booleans, complex numbers, ...) is rejected with a :class:`ParseError` that
 names the construct, quotes it, gives its line and column, and says what to write instead.
+Comments (``# ...``) are ignored.
 
 Limits (:class:`ParseLimits`), checked cheapest first
 -----------------------------------------------------
 1. the length of the text, before anything else;
-2. a single pass over the raw characters, before :func:`ast.parse`: nesting of brackets and
+2. one pass over the raw characters, before :func:`ast.parse`: nesting of brackets and
    prefix operators (``(((...)))``, ``----a``), the number of operators and operands (at
-   most one per AST node, so never more than ``max_nodes`` in an accepted expression), and
-   the digits of every number literal.  Python's parser hits ``RecursionError`` /
-   ``MemoryError`` on deep input; such input never reaches it (and those errors, like
-   ``SyntaxError`` and ``ValueError``, become :class:`ParseError` anyway);
+   most one per AST node, so never more than ``max_nodes`` in an accepted expression), the
+   digits of every number literal, and quotes (strings are never parsed).  Python's parser
+   hits ``RecursionError`` / ``MemoryError`` on deep input; such input never reaches it
+   (and those errors, like ``SyntaxError`` and ``ValueError``, become :class:`ParseError`);
 3. an iterative walk of the AST: node count and nesting depth.  A chain ``a + b - c + ...``
    or ``a * b / c * ...`` counts as one level, since it becomes one flat ``Add`` / ``Mul``;
-4. while building, before SymPy evaluates anything: ``|exponent| <= max_exponent`` for
-   every numeric exponent, an estimate of the digits of every number the expression can
-   produce (``9**9**9``, ``(10**30)**64``, ``exp(log(10)*10**99)`` ...) at most
-   ``max_result_digits``, and the total digits of numbers under fractional powers (SymPy
-   factors them looking for perfect powers) at most ``max_root_digits``.
+4. while building, before SymPy sees a node: ``|exponent| <= max_exponent`` for every
+   numeric exponent, an estimate of the digits of every rational SymPy would compute
+   (``9**9**9``, ``(10**30)**64``) at most ``max_result_digits``, and the digits of numbers
+   under fractional powers (SymPy factors them) at most ``max_root_digits`` in total.
 
-SymPy simplifies ``Max``/``Min`` by comparing every pair of arguments with the assumptions
-system (seconds for a few dozen arguments), so ``max``/``min`` are built unevaluated unless
-every argument is a number; ``max(a, b)`` still equals ``sympy.Max(a, b)``.
-Division by zero and other undefined constants (``1/0``, ``log(0)``, ``tan(pi/2)``) are
-rejected.
+Constants must be real and defined
+----------------------------------
+Every part without symbols is also evaluated with mpmath (30 digits) *before* SymPy builds
+it, and rejected if undefined (``1/0``, ``log(0)``, ``tan(pi/2)``), not real (``sqrt(-2)``,
+``asin(pi)``, ``(-8)**(1/3)``: SymPy's principal roots are complex) or beyond
+``10**max_result_digits`` in size (``exp(6e9)`` is short to write, but comparing it with
+anything needs billions of digits).
+
+What SymPy simplifies while parsing
+-----------------------------------
+SymPy's automatic simplification asks its assumptions system questions that can take
+seconds, or hang, for nested functions (``tan(tanh(cosh(a - b)**10))``, complex constants).
+So the parser lets SymPy simplify only the cheap cases: arithmetic (``+ - * / **``) of
+names, rationals, ``pi``, ``E`` and functions of those, and functions whose argument has no
+function in it (``exp(-x)``, ``relu(-3)``, ``sin(pi/6)``, ``log(x) - ln(x)`` all simplify).
+Anything more nested is built as written (``evaluate=False``): ``log(exp(a))`` stays
+``log(exp(a))``.  ``max``/``min`` are simplified only when every argument is a number:
+SymPy compares every pair of arguments (seconds for a few dozen); ``max(a, b)`` still
+equals ``sympy.Max(a, b)``.  Expressions from untrusted text should not be passed to
+``expand``, ``simplify`` or assumption queries without limits of their own:
+``(a + b + c + d)**1000`` is a short, valid expression whose expansion never ends.
 """
 
 from __future__ import annotations
@@ -85,6 +101,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, NoReturn
 
+import mpmath
 import sympy
 
 from .errors import ParseError
@@ -104,16 +121,23 @@ __all__ = [
 class ParseLimits:
     """Size limits for :func:`parse_expression` (see the module docstring for the order).
 
+    Every field must be a positive int.  The defaults are generous for exercises and keep
+    a rejection, or a parse, well under a second.
+
     >>> ParseLimits(max_length=80).max_length
     80
+    >>> ParseLimits(max_depth=0)
+    Traceback (most recent call last):
+        ...
+    ValueError: ParseLimits.max_depth must be a positive int, got 0
     """
 
     max_length: int = 10_000  # characters of the text
     max_nodes: int = 2_000  # AST expression nodes
-    max_depth: int = 100  # nesting depth of the AST (and of brackets / prefix operators)
+    max_depth: int = 100  # nesting of the AST, and of brackets and prefix operators
     max_int_digits: int = 100  # digits of a number literal
-    max_exponent: int = 1_000  # |numerator| and denominator of a constant exponent in **
-    max_result_digits: int = 1_000  # estimated digits of any number the expression produces
+    max_exponent: int = 1_000  # |numerator| and denominator of a numeric exponent in **
+    max_result_digits: int = 1_000  # digits of rationals computed; |log10| of constants
     max_root_digits: int = 100  # total digits of numbers under fractional powers
 
     def __post_init__(self) -> None:
@@ -152,6 +176,30 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
 CONSTANTS: Mapping[str, sympy.Expr] = MappingProxyType({"pi": sympy.pi, "E": sympy.E})
 
 _VARIADIC = frozenset({"max", "min"})  # at least 2 arguments; every other function takes 1
+_MP = mpmath.MPContext()  # private precision, independent of mpmath.mp
+_MP.dps = 30
+_IMAG_TOLERANCE = _MP.mpf(10) ** -15
+#: mpmath counterparts of FUNCTIONS, to check that constants are real and defined
+_APPROXIMATE: dict[str, Callable[..., Any]] = {
+    "exp": _MP.exp,
+    "log": lambda x: _MP.log(_MP.mpc(x)),
+    "ln": lambda x: _MP.log(_MP.mpc(x)),
+    "sqrt": lambda x: _MP.sqrt(_MP.mpc(x)),
+    "sin": _MP.sin,
+    "cos": _MP.cos,
+    "tan": _MP.tan,
+    "tanh": _MP.tanh,
+    "sigmoid": lambda x: 1 / (1 + _MP.exp(-x)),
+    "relu": lambda x: max(x, 0),
+    "abs": abs,
+    "max": max,
+    "min": min,
+    "asin": lambda x: _MP.asin(_MP.mpc(x)),
+    "acos": lambda x: _MP.acos(_MP.mpc(x)),
+    "atan": _MP.atan,
+    "sinh": _MP.sinh,
+    "cosh": _MP.cosh,
+}
 _LOG10_2 = math.log10(2)
 _UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 _ALLOWED = (
@@ -170,8 +218,6 @@ _NOT_ALLOWED: dict[type, tuple[str, str]] = {
     ast.SetComp: ("set comprehension", "write one expression"),
     ast.DictComp: ("dict comprehension", "write one expression"),
     ast.GeneratorExp: ("generator expression", "write one expression"),
-    ast.JoinedStr: ("f-string", "write the expression without quotes"),
-    ast.FormattedValue: ("f-string", "write the expression without quotes"),
     ast.Compare: ("comparison", "an expression is a formula with a value, not a condition"),
     ast.BoolOp: ("'and'/'or'", "use max, min, relu or abs for piecewise formulas"),
     ast.IfExp: ("conditional expression", "use max, min, relu or abs for piecewise formulas"),
@@ -204,9 +250,13 @@ class _Value(NamedTuple):
     """A built subexpression and the bookkeeping that keeps SymPy's evaluation cheap."""
 
     expr: sympy.Expr
-    size: float  # upper estimate of log10 of the numbers in it (0 if there are none)
-    root: float  # total size of numbers under fractional (or symbolic) powers in it
-    has_log: bool  # contains log: exp(c*log(b)) evaluates to b**c
+    digits: float  # bound on the digits of the rationals SymPy may compute for it
+    root: float  # total digits of numbers under fractional or symbolic powers in it
+    # 0: only names, rationals, pi, E and + - * / ** ("plain"); 1: also functions of plain
+    # arguments; 2: functions of anything else.  SymPy simplifies a node only if this is
+    # cheap: functions of plain arguments, arithmetic of level <= 1 operands.
+    level: int
+    approx: Any  # numeric value (an mpmath number) if it has no symbols, else None
 
 
 class _Plan(NamedTuple):
@@ -437,11 +487,17 @@ class _Parser:
         outer: list[int] = []  # level at each open bracket
         run = 0  # consecutive + - ~ (prefix operators nest)
         tokens = 0  # operators and operands: at most one per AST node
+        word = (0, 0)  # span of the last identifier (a string prefix such as f, b, rb)
         i, n = 0, len(text)
         while i < n:
             ch = text[i]
             start = i
-            if ch in "+-~":
+            if ch in "'\"":  # strings never reach ast.parse (nor its escape warnings)
+                self.fail_string(start, word)
+            elif ch == "#":  # a comment, to the end of the line
+                while i < n and text[i] not in "\r\n":
+                    i += 1
+            elif ch in "+-~":
                 run += 1
                 tokens += 1
                 i += 1
@@ -484,6 +540,7 @@ class _Parser:
                 i += 1
                 while i < n and (text[i].isalnum() or text[i] == "_"):
                     i += 1
+                word = (start, i)
                 tokens += 1
                 run = 0
             elif ch in "*/":
@@ -499,6 +556,22 @@ class _Parser:
                     f"expression too large: more than {limits.max_nodes} operators and operands",
                     "split it into several named steps",
                 )
+
+    def fail_string(self, index: int, word: tuple[int, int]) -> NoReturn:
+        """Reject a string literal, naming its kind by its prefix (``f``, ``b``, ``r``)."""
+        prefix = self.text[word[0] : word[1]].lower() if word[1] == index else ""
+        if prefix and set(prefix) <= set("fbru") and len(prefix) <= 2:
+            index = word[0]
+        else:
+            prefix = ""
+        kind = "f-string" if "f" in prefix else "bytes literal" if "b" in prefix else "string"
+        end = self.text.find(self.text[index + len(prefix)], index + len(prefix) + 1)
+        self.fail_at(
+            index,
+            f"{kind} is not allowed",
+            "write the expression without quotes",
+            self.text[index : end + 1 if end >= 0 else index + 20],
+        )
 
     def scan_number(self, i: int) -> tuple[int, int]:
         """End of the number literal starting at ``i`` and its count of mantissa digits."""
@@ -608,10 +681,7 @@ class _Parser:
             return
         if isinstance(value, complex):
             what, hint = "complex number", "expressions are real-valued; write a real number"
-        elif isinstance(value, str | bytes):
-            kind = "string" if isinstance(value, str) else "bytes literal"
-            what, hint = kind, "write the expression without quotes"
-        else:
+        else:  # None, ...; strings are rejected before parsing
             what, hint = f"constant {value!r}", _ALLOWED
         self.fail(node, f"{what} is not allowed", hint)
 
@@ -695,23 +765,77 @@ class _Parser:
                 stack.extend((kid, False) for kid in reversed(plan.kids))
                 continue
             value = self.build_node(node, plan, [values.pop(id(kid)) for kid in plan.kids])
-            if any(value.expr is undefined for undefined in _UNDEFINED):
-                self.fail(
-                    node,
-                    f"the value is undefined ({value.expr})",
-                    "check for division by zero or a function used outside its domain",
-                )
-            if not issubclass(type(value.expr), sympy.Expr):
-                self.fail(node, f"result is a {type(value.expr).__name__}, not an expression")
-            values[id(node)] = value
+            values[id(node)] = self.check_value(node, value)
         return values[id(root)].expr
 
-    def check_size(self, node: ast.expr, size: float, root: float) -> None:
-        limits = self.limits
-        if size > limits.max_result_digits:
+    def check_value(self, node: ast.expr, value: _Value) -> _Value:
+        """Reject undefined and non-real constants; pin exact rationals."""
+        expr = value.expr
+        if any(expr is undefined for undefined in _UNDEFINED):
             self.fail(
                 node,
-                f"numbers too large: about {size:.0f} digits, the limit is "
+                f"the value is undefined ({expr})",
+                "check for division by zero or a function used outside its domain",
+            )
+        if not issubclass(type(expr), sympy.Expr):
+            self.fail(node, f"result is a {type(expr).__name__}, not an expression")
+        if expr.is_Rational:
+            return value._replace(approx=_MP.mpf(int(expr.p)) / int(expr.q), level=0)
+        return value
+
+    def approximate(self, node: ast.expr, plan: _Plan, kids: list[_Value]) -> Any:
+        """The numeric value of a node without symbols, checked, before SymPy builds it."""
+        xs = [k.approx for k in kids]
+        if not kids or any(x is None for x in xs):
+            return None
+        try:
+            if isinstance(node, ast.UnaryOp):
+                approx = -xs[0] if isinstance(node.op, ast.USub) else xs[0]
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+                approx = _MP.power(_MP.mpc(xs[0]), xs[1])
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, _ADDITIVE):
+                signed = zip(xs, plan.flags, strict=True)
+                approx = _MP.fsum(-x if minus else x for x, minus in signed)
+            elif isinstance(node, ast.BinOp):
+                approx = _MP.mpf(1)
+                for x, divide in zip(xs, plan.flags, strict=True):
+                    approx = approx / x if divide else approx * x
+            else:
+                assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                approx = _APPROXIMATE[node.func.id](*xs)
+        except (ZeroDivisionError, ValueError, ArithmeticError):
+            self.fail(node, "the value is undefined", "check for division by zero")
+        return self.check_approx(node, approx)
+
+    def check_approx(self, node: ast.expr, approx: Any) -> Any:
+        """Reject constants that are undefined, not real, or too large to evaluate."""
+        if not _MP.isfinite(approx):
+            self.fail(node, "the value is undefined", "check for division by zero")
+        real, imag = _MP.re(approx), _MP.im(approx)
+        magnitude = _MP.log10(abs(approx)) if approx else 0
+        if abs(magnitude) > self.limits.max_result_digits:
+            # exp(6e9) is short to write, but comparing or evaluating it needs 2.6e9 digits
+            self.fail(
+                node,
+                f"the value is about 10**{_MP.nstr(magnitude, 3)}: too large or too small, "
+                f"the limit is 10**{self.limits.max_result_digits}",
+                "use smaller numbers",
+            )
+        if abs(imag) > _IMAG_TOLERANCE * (1 + abs(real)):
+            self.fail(
+                node,
+                f"the value is not a real number (about {_MP.nstr(approx, 4)})",
+                "expressions are real-valued: check the domains of sqrt, log, asin, acos "
+                "and of fractional powers",
+            )
+        return real
+
+    def check_size(self, node: ast.expr, digits: float, root: float) -> None:
+        limits = self.limits
+        if digits > limits.max_result_digits:
+            self.fail(
+                node,
+                f"numbers too large: about {digits:.0f} digits, the limit is "
                 f"{limits.max_result_digits}",
                 "use smaller numbers or exponents",
             )
@@ -724,50 +848,60 @@ class _Parser:
             )
 
     def build_node(self, node: ast.expr, plan: _Plan, kids: list[_Value]) -> _Value:
-        size = sum(k.size for k in kids)
+        digits = sum(k.digits for k in kids)
         root = sum(k.root for k in kids)
-        has_log = any(k.has_log for k in kids)
+        level = max((k.level for k in kids), default=0)
+        evaluate = level <= 1
+        # limits first, then the numeric value (if no symbols), then SymPy
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            digits, root = self.power_limits(node, kids[0], kids[1])
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "sqrt":
+                root += digits
+            self.check_size(node, digits, root)
+        elif isinstance(node, ast.BinOp):
+            self.check_size(node, digits, root)
+        approx = self.approximate(node, plan, kids)
         if isinstance(node, ast.Constant):
             return self.build_constant(node)
         if isinstance(node, ast.Name):
             if node.id in self.names:
-                return _Value(self.value_of(node), 0.0, 0.0, False)
-            return _Value(CONSTANTS[node.id], 0.0, 0.0, False)
+                return _Value(self.value_of(node), 0.0, 0.0, 0, None)
+            constant = CONSTANTS[node.id]
+            approx = +_MP.pi if constant is sympy.pi else +_MP.e
+            return _Value(constant, 0.0, 0.0, 0, approx)
         if isinstance(node, ast.UnaryOp):
             (operand,) = kids
             if isinstance(node.op, ast.USub):
-                return operand._replace(expr=sympy.Mul(sympy.S.NegativeOne, operand.expr))
+                expr = sympy.Mul(sympy.S.NegativeOne, operand.expr, evaluate=evaluate)
+                return operand._replace(expr=expr, approx=approx)
             return operand
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            return self.build_power(node, *kids)
+            base, exponent = kids
+            return self.build_power(base, exponent, digits, root, approx)
         if isinstance(node, ast.BinOp):
-            self.check_size(node, size, root)
             if isinstance(node.op, _ADDITIVE):
                 terms = [
-                    sympy.Mul(sympy.S.NegativeOne, k.expr) if minus else k.expr
+                    sympy.Mul(sympy.S.NegativeOne, k.expr, evaluate=evaluate) if minus else k.expr
                     for k, minus in zip(kids, plan.flags, strict=True)
                 ]
-                return _Value(sympy.Add(*terms), size, root, has_log)
+                expr = sympy.Add(*terms, evaluate=evaluate)
+                return _Value(expr, digits, root, level, approx)
             factors = []
             for kid, k, divide in zip(plan.kids, kids, plan.flags, strict=True):
                 if divide and k.expr is sympy.S.Zero:
                     self.fail(kid, "division by zero", "check the denominator")
-                factors.append(sympy.Pow(k.expr, sympy.S.NegativeOne) if divide else k.expr)
-            return _Value(sympy.Mul(*factors), size, root, has_log)
+                inverse = sympy.Pow(k.expr, sympy.S.NegativeOne, evaluate=evaluate)
+                factors.append(inverse if divide else k.expr)
+            return _Value(sympy.Mul(*factors, evaluate=evaluate), digits, root, level, approx)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # by check()
         name = node.func.id
         args = [k.expr for k in kids]
-        if name == "sqrt":
-            root += size
-        elif name == "exp":
-            return self.build_exp(node, kids[0])
-        self.check_size(node, size, root)
-        if name in _VARIADIC:
-            numeric = all(arg.is_Rational for arg in args)
-            expr = FUNCTIONS[name](*args, evaluate=numeric)
-        else:
-            expr = FUNCTIONS[name](*args)
-        return _Value(expr, size, root, has_log or name in ("log", "ln"))
+        # SymPy's Max/Min compare every pair of arguments, and its simplification of
+        # functions of complicated arguments can take seconds: keep to the cheap cases
+        evaluate = all(a.is_Rational for a in args) if name in _VARIADIC else level == 0
+        expr = FUNCTIONS[name](*args, evaluate=evaluate)
+        return _Value(expr, digits, root, min(level + 1, 2), approx)
 
     def build_constant(self, node: ast.Constant) -> _Value:
         value = node.value
@@ -785,11 +919,12 @@ class _Parser:
             if isinstance(parsed, str):
                 self.fail(node, "number literal not accepted", parsed)
             number = parsed[0]
-        size = _digits(number)
-        self.check_size(node, size, 0.0)
-        return _Value(number, size, 0.0, False)
+        digits = _digits(number)
+        self.check_size(node, digits, 0.0)
+        return _Value(number, digits, 0.0, 0, None)  # check_value() sets approx
 
-    def build_power(self, node: ast.BinOp, base: _Value, exponent: _Value) -> _Value:
+    def power_limits(self, node: ast.BinOp, base: _Value, exponent: _Value) -> tuple[float, float]:
+        """Check the exponent and the size of a power; return its digits and root digits."""
         limits = self.limits
         exp = exponent.expr
         root = base.root + exponent.root
@@ -800,25 +935,28 @@ class _Parser:
                     f"exponent {exp} is too large; the limit is {limits.max_exponent}",
                     "use a smaller exponent",
                 )
-            size = base.size * max(abs(float(exp)), 1.0) + exponent.size
+            digits = base.digits * max(abs(float(exp)), 1.0) + exponent.digits
             if exp.q != 1:
-                root += base.size
-        else:  # symbolic exponent: b**x stays unevaluated, but E**(c*log(b)) is b**c
-            if base.expr is sympy.E:
-                return self.build_exp(node, exponent)
-            size = base.size + exponent.size
-            root += base.size + exponent.size
-        self.check_size(node, size, root)
-        return _Value(sympy.Pow(base.expr, exp), size, root, base.has_log or exponent.has_log)
+                root += base.digits
+        else:
+            digits = base.digits + exponent.digits
+            root += digits
+        self.check_size(node, digits, root)
+        if base.expr is sympy.S.Zero and exponent.approx is not None and exponent.approx < 0:
+            self.fail(node, "division by zero", "0 to a negative power is undefined")
+        return digits, root
 
-    def build_exp(self, node: ast.expr, arg: _Value) -> _Value:
-        """``exp(arg)``: SymPy turns ``exp(c*log(b))`` into ``b**c``, so bound that."""
-        size = arg.size
-        if arg.has_log:
-            if size > 6:
-                size = math.inf
-            else:
-                size *= max(10**size, 1.0)
-        root = arg.root + arg.size
-        self.check_size(node, size, root)
-        return _Value(sympy.exp(arg.expr), size, root, arg.has_log)
+    def build_power(
+        self,
+        base: _Value,
+        exponent: _Value,
+        digits: float,
+        root: float,
+        approx: Any,
+    ) -> _Value:
+        exp = exponent.expr
+        level = max(base.level, exponent.level)
+        # E**x is exp(x): simplified, like exp, only for a plain x
+        evaluate = level == 0 or (level == 1 and base.expr is not sympy.E)
+        expr = sympy.Pow(base.expr, exp, evaluate=evaluate)
+        return _Value(expr, digits, root, level if evaluate else 2, approx)

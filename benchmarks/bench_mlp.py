@@ -18,10 +18,11 @@ import time
 from typing import Any
 
 import numpy as np
-from bench_value import make_data, make_mlp, micrograd_value_class
-from common import best_time, ms, optional, table
 
 from symtrace import Value
+
+from bench_value import make_data, make_mlp, micrograd_value_class
+from common import best_time, ms, optional, table
 
 
 def _sym_loss(cls: Any, data: list[tuple[list[float], float]]) -> Any:

@@ -18,7 +18,6 @@ import sympy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from common import best_time, ms, optional, ratio, table
-
 from examples import seed002_graph, seed003_tensor
 
 

@@ -20,11 +20,12 @@ import time
 from typing import Any
 
 import sympy
-from bench_value import make_mlp, micrograd_value_class
-from common import best_time, fit_exponent, ms, table
 from sympy.core.cache import clear_cache
 
 from symtrace import Trace, Value
+
+from bench_value import make_mlp, micrograd_value_class
+from common import best_time, fit_exponent, ms, table
 
 
 def chain(depth: int) -> tuple[Trace, sympy.Symbol, sympy.Symbol]:

@@ -10,14 +10,15 @@ import math
 
 import pytest
 import sympy
-from examples import EXPECTED, seed002_graph
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import BINARY, UNARY
 
 from symtrace import DuplicateNameError, Trace, TraceError
 from symtrace.blocks import Block
 from symtrace.testing import check_grads
+
+from examples import EXPECTED, seed002_graph
+from strategies import BINARY, UNARY
 
 
 def seed002_appendix() -> tuple[Trace, Block, Block, Block, sympy.Symbol]:

@@ -9,12 +9,13 @@ import pytest
 import sympy
 from hypothesis import given
 from hypothesis import settings as hsettings
-from strategies import traces
 
-from examples import EXAMPLES
 from symtrace import BackendUnavailableError, MissingValueError, Trace, TraceError, relu
 from symtrace.codegen import BACKENDS, available_backends
 from symtrace.compile import CompiledFunction
+
+from examples import EXAMPLES
+from strategies import traces
 
 REL = 1e-12
 INSTALLED = available_backends()

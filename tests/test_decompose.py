@@ -14,13 +14,14 @@ from collections import Counter
 
 import pytest
 import sympy
-from examples import EXPECTED, seed001_log
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import traces
 
 from symtrace import DuplicateNameError, Trace, TraceError
 from symtrace.testing import check_grads
+
+from examples import EXPECTED, seed001_log
+from strategies import traces
 
 x, y, z = sympy.symbols("x y z", real=True)
 x1, x2 = sympy.symbols("x1 x2", real=True)

@@ -6,10 +6,11 @@ import math
 
 import sympy
 from hypothesis import given, settings
-from strategies import traces
 
 from symtrace import Trace
 from symtrace.testing import check_grads
+
+from strategies import traces
 
 
 @given(traces())

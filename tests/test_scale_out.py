@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from examples import EXAMPLES
 from symtrace.scale import map_blocks
+
+from examples import EXAMPLES
 
 da = pytest.importorskip("dask.array")
 

@@ -7,9 +7,10 @@ import math
 import pytest
 import sympy
 
-from examples import EXAMPLES, EXPECTED
 from symtrace import Trace
 from symtrace.testing import check_grads
+
+from examples import EXAMPLES, EXPECTED
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

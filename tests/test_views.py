@@ -19,10 +19,11 @@ import sympy
 from test_views_golden import CATALOGUE, survey
 
 import symtrace
-from examples import seed000_micrograd, seed002_graph
 from symtrace import BackendUnavailableError, MissingValueError, Trace
 from symtrace import dot as dotmod
 from symtrace.printing import Table
+
+from examples import seed000_micrograd, seed002_graph
 
 HERE = Path(__file__).resolve().parent
 HAS_DOT = shutil.which("dot") is not None

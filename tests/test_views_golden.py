@@ -25,8 +25,9 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # run as a script
     sys.path.insert(0, str(HERE))
 
-from examples import seed000_micrograd, seed002_graph  # noqa: E402
 from symtrace import Trace  # noqa: E402
+
+from examples import seed000_micrograd, seed002_graph  # noqa: E402
 
 GOLDEN = HERE / "golden"
 

@@ -147,7 +147,7 @@ def _mlp() -> tuple[str, list[str]]:
         for s in t.input_nodes:
             g.value(s)
 
-    t_num = best_time(numeric, 5)
+    t_num = best_time(numeric, 5, min_time=0.5)
     mg_cls = micrograd_value_class()
     t_mg = None
     if mg_cls is not None:
@@ -157,7 +157,7 @@ def _mlp() -> tuple[str, list[str]]:
             loss = (model([mg_cls(0.3), mg_cls(-0.7)]) - 1.0) ** 2
             loss.backward()
 
-        t_mg = best_time(mg, 5)
+        t_mg = best_time(mg, 5, min_time=0.5)
     rows = [
         [f"MLP 2-16-16-1, one point ({len(t):,} nodes)", ms(t_sym), ms(t_num), ms(t_mg)],
     ]

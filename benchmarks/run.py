@@ -25,6 +25,7 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 sys.path.insert(0, str(HERE))
 
 SECTIONS = [
+    ("bench_value", "symtrace.Value against micrograd"),
     ("bench_points", "Value and gradient at many points"),
     ("bench_mlp", "Repeated gradient of a 65,000-node graph"),
     ("bench_symbolic", "Symbolic gradients"),

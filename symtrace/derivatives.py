@@ -192,7 +192,9 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
 
     def value(self, node: Any, *, exact: bool = False) -> Any:
         """The number for ``node`` at the input values this object was made with."""
-        i = self._i(node)
+        i = self._trace._index.get(node, -1) if isinstance(node, NodeSymbol) else -1
+        if not 0 <= i < self._n:  # a name, a non-node, or a node added later
+            i = self._i(node)
         if exact:
             if self._exact is None:
                 self._floats()  # report missing or non-real values first
@@ -291,12 +293,15 @@ class Gradient(_Sweep):
                 ds = self._partials_at(i)  # raises NonRealValueError naming the node
             for p, d in zip(ps, ds, strict=True):
                 adj[p] += a * d
-        if any(type(v) is not float or v - v != 0.0 for v in adj):
+        total = sum(adj)  # complex, inf or nan if any adjoint is (or if the sum overflows)
+        if type(total) is not float or total - total != 0.0:
             self._report_non_finite(adj)
         return {i: v for i, v in enumerate(adj) if v != 0.0}
 
     def _report_non_finite(self, adj: list[Any]) -> None:
         """Find the node whose local partials made an adjoint complex, infinite or NaN."""
+        if all(type(v) is float and v - v == 0.0 for v in adj):
+            return  # only the sum of finite adjoints overflowed
         for i in range(self._anchor, -1, -1):
             if adj[i] != 0.0 and self._trace._defs[i] is not None:
                 self._partials_at(i)  # raises NonRealValueError naming the node

@@ -593,30 +593,6 @@ def _as_indices(trace: Trace, nodes: Any, what: str) -> tuple[tuple[int, ...], b
     return (trace._idx(nodes),), True
 
 
-def _ancestors(trace: Trace, starts: Iterable[int]) -> set[int]:
-    seen = set(starts)
-    stack = list(seen)
-    parents = trace._parents
-    while stack:
-        for p in parents[stack.pop()]:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return seen
-
-
-def _descendants(trace: Trace, starts: Iterable[int], within: set[int]) -> set[int]:
-    seen = {s for s in starts if s in within}
-    stack = list(seen)
-    consumers = trace._consumers
-    while stack:
-        for c in consumers[stack.pop()]:
-            if c in within and c not in seen:
-                seen.add(c)
-                stack.append(c)
-    return seen
-
-
 _OPTIONS = {
     "numpy": {"cse", "chunk"},
     "math": {"cse"},
@@ -679,14 +655,14 @@ def compile_trace(
     if backend == "mpmath":
         run_options["dps"] = int(options.get("dps", 15))
 
-    needed = _ancestors(trace, outs)
+    needed = trace._ancestors(outs)
     prog = _Program(trace, be, share)
     for i in sorted(needed):
         prog.forward(i)
     results: list[str] = []
     for k, o in enumerate(outs):
-        region = _ancestors(trace, [o])
-        relevant = _descendants(trace, ws, region) | {o}
+        region = trace._ancestors([o])
+        relevant = trace._descendants(ws, region) | {o}
         adj = prog.reverse(o, k, relevant)
         results.append(prog.var[o])
         results.extend(prog.result(f"r{k}_{w}", adj.get(w)) for w in ws)

@@ -343,7 +343,7 @@ class Tangents(_Sweep):
     _kind = "Tangents"
 
     def __init__(self, trace: Trace, wrt: int) -> None:
-        self._downstream = _downstream(trace, wrt)
+        self._downstream = sorted(trace._descendants([wrt]))
         super().__init__(trace, wrt, self._downstream)
 
     @property
@@ -395,18 +395,6 @@ class Tangents(_Sweep):
                 local_value = self._partials_at(i)[k] if self._fvals is not None else None
                 out.append(self._step(p, trace._local_partials(i)[k], local_value))
         return tuple(out)
-
-
-def _downstream(trace: Trace, start: int) -> list[int]:
-    """``start`` and every node that depends on it, in evaluation order (iterative)."""
-    seen = {start}
-    stack = [start]
-    while stack:
-        for c in trace._consumers[stack.pop()]:
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    return sorted(seen)
 
 
 @dataclass(frozen=True)

@@ -97,30 +97,6 @@ def _options(what: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -
     return out
 
 
-def _ancestors(trace: Trace, y: int) -> set[int]:
-    """``y`` and every node it depends on (iterative)."""
-    seen = {y}
-    stack = [y]
-    while stack:
-        for p in trace._parents[stack.pop()]:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return seen
-
-
-def _descendants(trace: Trace, x: int) -> set[int]:
-    """``x`` and every node that depends on it (iterative)."""
-    seen = {x}
-    stack = [x]
-    while stack:
-        for c in trace._consumers[stack.pop()]:
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    return seen
-
-
 def _select(trace: Trace, nodes: Any, default: list[int], reverse: bool) -> list[int]:
     """The node indices to show: ``nodes`` (names or Symbols) in display order, or ``default``."""
     if nodes is None:
@@ -288,7 +264,7 @@ class Derivation(Renderable):
             self.sweep = trace.grad(self.output)
             self.wrt = None
             anchor = iy
-            default = sorted(_ancestors(trace, iy), reverse=True)
+            default = sorted(trace._ancestors([iy]), reverse=True)
         else:
             if wrt is None:
                 names = ", ".join(s.name for s in trace.input_nodes)
@@ -300,7 +276,7 @@ class Derivation(Renderable):
             self.wrt = trace._syms[ix]
             self.sweep = trace.tangents(self.wrt)
             anchor = ix
-            default = sorted(_ancestors(trace, iy) & _descendants(trace, ix))
+            default = sorted(trace._ancestors([iy]) & trace._descendants([ix]))
         self._anchor = anchor
         self._default = default
         self._values = _value_or_none(self.sweep.value, trace._syms[anchor]) is not None
@@ -490,7 +466,7 @@ class Table(Renderable):
         iy = trace._idx(y)
         self.output = trace._syms[iy]
         self.wrt = None if wrt is None else trace._syms[trace._idx(wrt)]
-        self._order = sorted(_ancestors(trace, iy), reverse=mode == "reverse")
+        self._order = sorted(trace._ancestors([iy]), reverse=mode == "reverse")
         self.sweep: Gradient | Tangents | None = None
         if mode == "reverse":
             self.sweep = trace.grad(self.output)
@@ -645,9 +621,9 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     anchor = sweep._anchor
     reverse = isinstance(sweep, Gradient)
     if reverse:
-        default = sorted(_ancestors(trace, anchor), reverse=True)
+        default = sorted(trace._ancestors([anchor]), reverse=True)
     else:
-        default = sorted(i for i in _descendants(trace, anchor) if i < sweep._n)
+        default = sorted(i for i in trace._descendants([anchor]) if i < sweep._n)
     idx = _select(trace, o["nodes"], default, reverse)
     has_values = _value_or_none(sweep.value, trace._syms[anchor]) is not None
     a = trace._syms[anchor]

@@ -23,6 +23,7 @@ f
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import keyword
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -299,6 +300,16 @@ class Trace(Renderable):
             f"{node} is not a node of this trace. Derivatives are taken with respect to "
             f"named nodes: name it first, e.g. t.define('u', {node})"
         )
+
+    def _ancestors(self, starts: Iterable[int]) -> builtins.set[int]:
+        """The given nodes and every node they depend on (iterative)."""
+        return _reach(starts, self._parents)
+
+    def _descendants(
+        self, starts: Iterable[int], within: builtins.set[int] | None = None
+    ) -> builtins.set[int]:
+        """The given nodes and every node that depends on them, optionally ``within`` a set."""
+        return _reach(starts, self._consumers, within)
 
     def _names_list(self) -> str:
         names = list(self._names)
@@ -692,3 +703,15 @@ class Trace(Renderable):
         ]
         more = ", ..." if len(self._syms) > 12 else ""
         return f"<Trace: {', '.join(eqs)}{more} ({len(self._syms)} nodes)>"
+
+
+def _reach(starts: Iterable[int], edges: list[Any], within: set[int] | None = None) -> set[int]:
+    """Every node reachable from ``starts`` along ``edges`` (parents or consumers)."""
+    seen = {s for s in starts if within is None or s in within}
+    stack = list(seen)
+    while stack:
+        for j in edges[stack.pop()]:
+            if j not in seen and (within is None or j in within):
+                seen.add(j)
+                stack.append(j)
+    return seen

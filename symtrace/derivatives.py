@@ -110,6 +110,7 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         self._trace = trace
         self._anchor = anchor
         self._n = len(trace)
+        self._targets = targets
         self._given = dict(trace._given)
         self._fvals: list[float | None] | None = None
         self._value_error: EvaluationError | None = None
@@ -198,7 +199,7 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         if exact:
             if self._exact is None:
                 self._floats()  # report missing or non-real values first
-                self._exact = self._trace._exact_values(self._given, self._n - 1)
+                self._exact = self._trace._exact_values(self._given, self._targets)
             ex = self._exact
             res = self[node]
             return res.xreplace({s: ex[self._trace._index[s]] for s in res.free_symbols})

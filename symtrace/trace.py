@@ -479,23 +479,23 @@ class Trace(Renderable):
         out = call_float(shape.partials_fn, args, describe)  # type: ignore[arg-type]
         return tuple(check_float(v, args, describe) for v in out)  # type: ignore[arg-type]
 
-    def _exact_values(self, given: Mapping[int, Number], upto: int) -> dict[int, sympy.Expr]:
-        """Exact SymPy values of nodes ``0..upto`` for the given input values."""
+    def _exact_values(
+        self, given: Mapping[int, Number], targets: Iterable[int]
+    ) -> dict[int, sympy.Expr]:
+        """Exact SymPy values of the targets and their ancestors, for the given inputs."""
         out: dict[int, sympy.Expr] = {}
-        for i in range(upto + 1):
+        for i in sorted(self._ancestors(targets)):
             rhs = self._defs[i]
             if rhs is None:
-                if i in given:
-                    out[i] = exact_number(given[i])
+                out[i] = exact_number(given[i])  # callers check for missing values first
                 continue
-            if all(p in out for p in self._parents[i]):
-                v = rhs.xreplace({self._syms[p]: out[p] for p in self._parents[i]})
-                if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or v.is_extended_real is False:
-                    raise NonRealValueError(
-                        f"node {self._syms[i]} = {rhs} is {v} (not a real, finite number) at "
-                        + ", ".join(f"{self._syms[p]} = {out[p]}" for p in self._parents[i])
-                    )
-                out[i] = v
+            v = rhs.xreplace({self._syms[p]: out[p] for p in self._parents[i]})
+            if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or v.is_extended_real is False:
+                raise NonRealValueError(
+                    f"node {self._syms[i]} = {rhs} is {v} (not a real, finite number) at "
+                    + ", ".join(f"{self._syms[p]} = {out[p]}" for p in self._parents[i])
+                )
+            out[i] = v
         return out
 
     def value(self, expr: Any, *, exact: bool = False) -> Any:
@@ -519,7 +519,7 @@ class Trace(Renderable):
                 return expr
             if any(i not in self._exact for i in idx):
                 self._ensure_floats(idx)  # reports missing inputs and non-real values
-                self._exact = self._exact_values(self._given, max(idx))
+                self._exact.update(self._exact_values(self._given, idx))
             return expr.xreplace({self._syms[i]: self._exact[i] for i in idx})
         fvals = self._ensure_floats(idx)
         if expr in self._index:

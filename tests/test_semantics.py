@@ -132,6 +132,16 @@ def test_exact_values(value: object, expected: sympy.Expr) -> None:
     assert isinstance(t.value(y), float)
 
 
+def test_exact_values_ignore_unrelated_nodes() -> None:
+    t = Trace()
+    x, z = t.inputs("x z", values=(2, -1))
+    y = t.define("y", x**3)
+    t.define("bad", sympy.log(z))  # not real, but y does not need it
+    assert t.value(y, exact=True) == 8
+    assert t.grad(y).value(x, exact=True) == 12
+    assert t.tangents(x).value(y, exact=True) == 12
+
+
 def test_tangents_forward_mode() -> None:
     t = Trace()
     a, b = t.inputs("a b", values=(2.0, 5.0))

@@ -1273,7 +1273,10 @@ class _Checker:
         for w in worlds:
             v = self.value_of(w, item)
             if math.isfinite(v) and not self.close(claim, v) and self.close(claim, -v):
-                return "sign", f"sign error: your answer is minus {_num(v)}"
+                return (
+                    "sign",
+                    f"sign error: the expected value is {_num(v)}; yours has the opposite sign",
+                )
         return None, None
 
     def carried_text(self, a: Answer, first: Answer | None) -> Answer:

@@ -25,7 +25,7 @@ from sympy.core.cache import clear_cache
 from symtrace import Trace, Value
 
 from bench_value import make_mlp, micrograd_value_class
-from common import best_time, fit_exponent, ms, table
+from common import best_time, fit_exponent, loop_time, ms, table
 
 
 def chain(depth: int) -> tuple[Trace, sympy.Symbol, sympy.Symbol]:
@@ -147,7 +147,7 @@ def _mlp() -> tuple[str, list[str]]:
         for s in t.input_nodes:
             g.value(s)
 
-    t_num = best_time(numeric, 5, min_time=0.5)
+    t_num = loop_time(numeric)
     mg_cls = micrograd_value_class()
     t_mg = None
     if mg_cls is not None:
@@ -157,7 +157,7 @@ def _mlp() -> tuple[str, list[str]]:
             loss = (model([mg_cls(0.3), mg_cls(-0.7)]) - 1.0) ** 2
             loss.backward()
 
-        t_mg = best_time(mg, 5, min_time=0.5)
+        t_mg = loop_time(mg)
     rows = [
         [f"MLP 2-16-16-1, one point ({len(t):,} nodes)", ms(t_sym), ms(t_num), ms(t_mg)],
     ]
@@ -174,8 +174,8 @@ def _mlp() -> tuple[str, list[str]]:
     header = [
         "graph",
         "trace + every symbolic adjoint",
-        "numeric gradient after t.set",
-        "micrograd forward + backward",
+        "numeric gradient after t.set (steady state)",
+        "micrograd forward + backward (steady state)",
     ]
     return table(header, rows), notes
 

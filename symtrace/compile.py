@@ -192,6 +192,16 @@ def _template(shape: Shape, backend_name: str, share: bool) -> _Template:
         repl, partials = sympy.cse(partials, symbols=iter(new_temp, None), order="none")
         for s, e in repl:
             line(s, extract(e, lines), lines)
+
+    def operand(e: sympy.Expr) -> tuple[str, tuple[int, ...]]:
+        """An atom as printed, anything larger as a new temporary: (text, its deps)."""
+        if e.is_Atom:
+            text = doprint(e)
+            return text, tuple(names[m] for m in _TEMP.findall(text))
+        s = new_temp()
+        line(s, extract(e, lines), lines)
+        return s.name, (names[s.name],)
+
     out: list[tuple[str, str, tuple[int, ...], bool]] = []
     for d in partials:
         neg = bool(d.could_extract_minus_sign())
@@ -203,21 +213,9 @@ def _template(shape: Shape, backend_name: str, share: bool) -> _Template:
             out.append(("1", "1", (), neg))
         elif d.is_Pow and d.exp == -1:
             # a * b**-1 as a / b: a division costs less than a reciprocal and a product
-            base = d.base
-            if base.is_Atom:
-                text = doprint(base)
-                out.append(("/", text, tuple(names[m] for m in _TEMP.findall(text)), neg))
-            else:
-                s = new_temp()
-                line(s, extract(base, lines), lines)
-                out.append(("/", s.name, (names[s.name],), neg))
-        elif d.is_Atom:
-            text = doprint(d)
-            out.append(("x", text, tuple(names[m] for m in _TEMP.findall(text)), neg))
+            out.append(("/", *operand(d.base), neg))
         else:
-            s = new_temp()
-            line(s, extract(d, lines), lines)
-            out.append(("x", s.name, (names[s.name],), neg))
+            out.append(("x", *operand(d), neg))
     return _Template(tuple(value_lines), value, tuple(lines), tuple(out))
 
 

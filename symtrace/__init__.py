@@ -12,6 +12,23 @@ rule over the recorded equations, and the numbers come from the same structure.
 >>> L = t.define("L", d * f)
 >>> t.diff(L, d), t.grad(L).value(d)
 (f, -2.0)
+
+Layers: a module imports only from its own floor or below, there are no import
+cycles, and no module reads another module's ``_private`` names
+(``tests/test_layers.py`` checks all three against this table)::
+
+    floor 0  errors nodes functions shapes codegen parsing graph display
+    floor 1  evaluation derivatives compile
+    floor 2  notation printing dot html check
+    floor 3  decompose blocks
+    floor 4  trace
+    floor 5  value exercise generate examples testing scale cli __main__
+
+Floor 0 is vocabulary and data (the :class:`~symtrace.graph.Graph` of equation
+records and its internal API, and the rendering protocol every result shares), floor 1 the interpreters (short loops over the
+equations), floor 2 the views and the checker (they read results), floor 3 the
+builders the facade uses, floor 4 the :class:`Trace` facade, floor 5 front ends and
+tools.  The package itself (this module) sits on top and re-exports the public names.
 """
 
 from .blocks import Block

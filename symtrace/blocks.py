@@ -30,15 +30,13 @@ import inspect
 import numbers
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 
 from .errors import InvalidNameError, TraceError
-
-if TYPE_CHECKING:
-    from .nodes import NodeSymbol
-    from .trace import Trace
+from .graph import Builder
+from .nodes import NodeSymbol
 
 __all__ = ["Block"]
 
@@ -76,7 +74,7 @@ class Block:
     TypeError: f_2() takes 2 arguments (x, y) but 1 was given
     """
 
-    def __init__(self, trace: Trace, fn: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(self, trace: Builder, fn: Callable[..., Any], name: str | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"function(): expected a Python function, got {fn!r}")
         try:
@@ -183,7 +181,7 @@ class Block:
     # ---------------------------------------------------------------- inspection
 
     @property
-    def trace(self) -> Trace:
+    def trace(self) -> Builder:
         """The trace the calls add nodes to."""
         return self._trace
 

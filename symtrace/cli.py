@@ -20,12 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .errors import SymtraceError
+from .check import Report
+from .errors import ExerciseError, SymtraceError
+from .exercise import load
+from .generate import generate
 from .trace import Trace
 
 __all__ = ["demo_trace", "explain", "main", "text_table"]
 
 EXIT_OK, EXIT_WRONG, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+RENDER = {"text": Report.to_text, "markdown": Report.to_markdown, "latex": Report.to_latex}
 BUG_HINT = "this is a bug in symtrace; please report it with the input that caused it"
 
 
@@ -82,8 +86,6 @@ def demo() -> str:
 
 def explain(path: str, fmt: str = "text") -> str:
     """The worked solution of an exercise file: values, then every chain-rule step."""
-    from .exercise import load
-
     ex = load(path)
     t, out = ex.trace, ex.output
     parts = []
@@ -163,8 +165,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .exercise import load
-
     status = EXIT_OK
     first = True
     for path in args.files:
@@ -179,7 +179,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             if not first:
                 out.write("\n")
-            out.write(report._render(args.format))
+            out.write(RENDER[args.format](report))
         first = False
         if not report.ok and status == EXIT_OK:
             status = EXIT_WRONG
@@ -189,8 +189,6 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .generate import generate
-
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     sheet = generate(args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals)
     key_path = args.key
@@ -209,8 +207,6 @@ def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    from .errors import ExerciseError
-
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

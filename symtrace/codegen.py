@@ -31,8 +31,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import MpmathPrinter
 
 from .errors import BackendUnavailableError, InvalidValueError, NonRealValueError
-from .shapes import _NAMESPACE as _MATH_NAMESPACE
-from .shapes import FloatCodePrinter
+from .shapes import FLOAT_NAMESPACE, FloatCodePrinter
 
 __all__ = ["BACKENDS", "Backend", "backend"]
 
@@ -134,7 +133,7 @@ def _math_finalize(results: list[Any], args: Sequence[Any]) -> list[Any]:
 @cache
 def _math() -> Backend:
     printer = _MathPrinter(_SETTINGS)
-    return Backend("math", printer, dict(_MATH_NAMESPACE), _math_convert, _math_finalize)
+    return Backend("math", printer, dict(FLOAT_NAMESPACE), _math_convert, _math_finalize)
 
 
 # ---------------------------------------------------------------------------- numpy

@@ -41,19 +41,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 from .codegen import Backend
 from .codegen import backend as get_backend
-from .errors import MissingValueError, NonRealValueError, TraceError
+from .errors import MissingValueError, NonRealValueError, OptionError, TraceError, UsageError
+from .evaluation import ValueCache
+from .graph import Graph
 from .nodes import NodeSymbol
 from .shapes import Shape
-
-if TYPE_CHECKING:
-    from .trace import Trace
 
 __all__ = ["CompiledFunction", "compile_trace"]
 
@@ -226,8 +225,8 @@ class _Program:
     """Writes the straight-line code; placeholder names only (``v<i>``, ``g<k>_<i>``,
     ``t<n>``), never a node's own name."""
 
-    def __init__(self, trace: Trace, be: Backend, share: bool) -> None:
-        self.trace = trace
+    def __init__(self, graph: Graph, be: Backend, share: bool) -> None:
+        self.graph = graph
         self.be = be
         self.share = share
         self.body: list[str] = []
@@ -238,14 +237,13 @@ class _Program:
         self.partials: dict[int, list[str | None]] = {}
 
     def template(self, i: int) -> _Template:
-        shape = self.trace._shapes[i]
-        assert shape is not None
+        eq = self.graph.equations[i]
+        assert eq.shape is not None
         try:
-            return _template(shape, self.be.name, self.share)
+            return _template(eq.shape, self.be.name, self.share)
         except PrintMethodNotImplementedError as exc:
-            sym = self.trace._syms[i]
             raise TraceError(
-                f"cannot compile node {sym} = {self.trace._defs[i]} for backend "
+                f"cannot compile node {eq.symbol} = {eq.definition} for backend "
                 f"{self.be.name!r}: {str(exc).splitlines()[0]}"
             ) from None
 
@@ -265,12 +263,12 @@ class _Program:
         return _NAME.sub(lambda m: mapping[m.group(0)], text)
 
     def parent_map(self, i: int) -> dict[str, str]:
-        mapping = {f"_p{k}": self.var[p] for k, p in enumerate(self.trace._parents[i])}
+        mapping = {f"_p{k}": self.var[p] for k, p in enumerate(self.graph.equations[i].parents)}
         mapping["_self"] = self.var[i]
         return mapping
 
     def forward(self, i: int) -> None:
-        if self.trace._defs[i] is None:
+        if self.graph.equations[i].is_input:
             self.var[i] = f"v{i}"
             return
         tpl = self.template(i)
@@ -282,7 +280,7 @@ class _Program:
         self.var[i] = self.assign(f"v{i}", self.substitute(tpl.value, mapping))
 
     def _pmap(self, i: int) -> dict[str, str]:
-        return {f"_p{k}": self.var[p] for k, p in enumerate(self.trace._parents[i])}
+        return {f"_p{k}": self.var[p] for k, p in enumerate(self.graph.equations[i].parents)}
 
     def partial(self, i: int, k: int) -> tuple[str, str, bool]:
         """(kind, text, negative) of node i's partial w.r.t. its k-th parent; emits the
@@ -317,7 +315,7 @@ class _Program:
         An adjoint whose terms are all negative is stored positive with a sign flag,
         which the next partials absorb: negations are never computed on their own.
         """
-        parents, defs = self.trace._parents, self.trace._defs
+        eqs = self.graph.equations
         terms: dict[int, list[tuple[bool, str]]] = {out: []}
         adjoint: dict[int, tuple[bool, str]] = {}
         for i in sorted(relevant, reverse=True):
@@ -332,9 +330,9 @@ class _Program:
                 neg = all(n for n, _ in ts)
                 a = (neg, self.add(f"g{k}_{i}", [(n != neg, t) for n, t in ts]))
             adjoint[i] = a
-            if defs[i] is None:
+            if eqs[i].is_input:
                 continue
-            for kk, p in enumerate(parents[i]):
+            for kk, p in enumerate(eqs[i].parents):
                 if p not in relevant:
                     continue
                 kind, d, neg = self.partial(i, kk)
@@ -411,8 +409,8 @@ class CompiledFunction:
     :attr:`source` is the generated Python code.
 
     >>> import numpy as np
-    >>> from symtrace.cli import demo_trace
-    >>> fn = demo_trace().compile("L", wrt=["a", "b"])
+    >>> from symtrace.examples import micrograd_lecture
+    >>> fn = micrograd_lecture().compile("L", wrt=["a", "b"])
     >>> value, (dl_da, dl_db) = fn(a=np.array([2.0, 3.0]))
     >>> value, dl_da, dl_db
     (array([-8., -2.]), array([6., 6.]), array([-4., -6.]))
@@ -420,7 +418,8 @@ class CompiledFunction:
 
     def __init__(
         self,
-        trace: Trace,
+        graph: Graph,
+        given: Mapping[int, Any],
         outputs: tuple[int, ...],
         single: bool,
         wrt: tuple[int, ...],
@@ -429,17 +428,15 @@ class CompiledFunction:
         needed: frozenset[int],
         options: Mapping[str, Any],
     ) -> None:
-        syms = trace._syms
-        inputs = [i for i in range(len(syms)) if trace._defs[i] is None]
+        syms = graph.symbols
+        inputs = graph.input_indices
         self.inputs: tuple[NodeSymbol, ...] = tuple(syms[i] for i in inputs)
         """Every input of the trace at compile time, in trace order (the positional order)."""
         self.outputs: tuple[NodeSymbol, ...] = tuple(syms[i] for i in outputs)
         self.wrt: tuple[NodeSymbol, ...] = tuple(syms[i] for i in wrt)
         self.backend: str = be.name
         self.source: str = source
-        self.defaults: dict[str, Any] = {
-            syms[i].name: trace._given[i] for i in inputs if i in trace._given
-        }
+        self.defaults: dict[str, Any] = {syms[i].name: given[i] for i in inputs if i in given}
         """The input values captured from the trace when it was compiled."""
         self._names = tuple(s.name for s in self.inputs)
         self._position = {n: k for k, n in enumerate(self._names)}
@@ -481,7 +478,7 @@ class CompiledFunction:
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         n = len(self._names)
         if len(args) > n:
-            raise TypeError(
+            raise UsageError(
                 f"expected at most {n} inputs ({', '.join(self._names)}), got {len(args)}"
             )
         values = list(args) + self._default_list[len(args) :]
@@ -489,11 +486,11 @@ class CompiledFunction:
         for name, v in kwargs.items():
             k = self._position.get(name)
             if k is None:
-                raise TypeError(
+                raise UsageError(
                     f"unexpected input {name!r}; the inputs are {', '.join(self._names)}"
                 )
             if name in given:
-                raise TypeError(f"input {name!r} given twice (positionally and by name)")
+                raise UsageError(f"input {name!r} given twice (positionally and by name)")
             values[k] = v
         missing = [n for n, v in zip(self._names, values, strict=True) if v is None]
         if missing:
@@ -579,16 +576,16 @@ class CompiledFunction:
         )
 
 
-def _as_indices(trace: Trace, nodes: Any, what: str) -> tuple[tuple[int, ...], bool]:
+def _as_indices(graph: Graph, nodes: Any, what: str) -> tuple[tuple[int, ...], bool]:
     """Indices of one node or a sequence of nodes; True when one node was given."""
     if isinstance(nodes, str | sympy.Basic):
-        return (trace._idx(nodes),), True
+        return (graph.index(nodes),), True
     if isinstance(nodes, Iterable):
-        out = tuple(trace._idx(n) for n in nodes)
+        out = tuple(graph.index(n) for n in nodes)
         if not out:
-            raise TypeError(f"{what}: give at least one node")
+            raise UsageError(f"{what}: give at least one node")
         return out, False
-    return (trace._idx(nodes),), True
+    return (graph.index(nodes),), True
 
 
 _OPTIONS = {
@@ -601,7 +598,8 @@ _OPTIONS["torch"] = {"cse"}
 
 
 def compile_trace(
-    trace: Trace,
+    graph: Graph,
+    cache: ValueCache,
     outputs: Any,
     wrt: Any = None,
     backend: str = "numpy",
@@ -636,16 +634,16 @@ def compile_trace(
     assert known is not None
     unknown = sorted(set(options) - known)
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"unknown option(s) {', '.join(unknown)} for backend {backend!r}; it takes "
             f"{', '.join(sorted(known)) or 'none'}"
         )
     share = bool(options.get("cse", True))
-    outs, single = _as_indices(trace, outputs, "outputs")
+    outs, single = _as_indices(graph, outputs, "outputs")
     if wrt is None:
-        ws = tuple(i for i in range(len(trace)) if trace._defs[i] is None)
+        ws = tuple(graph.input_indices)
     else:
-        ws, _ = _as_indices(trace, wrt, "wrt")
+        ws, _ = _as_indices(graph, wrt, "wrt")
     run_options: dict[str, Any] = {
         "jit": options.get("jit", True),
         "chunk": options.get("chunk", DEFAULT_CHUNK),
@@ -653,19 +651,21 @@ def compile_trace(
     if backend == "mpmath":
         run_options["dps"] = int(options.get("dps", 15))
 
-    needed = trace._ancestors(outs)
-    prog = _Program(trace, be, share)
+    needed = graph.ancestors(outs)
+    prog = _Program(graph, be, share)
     for i in sorted(needed):
         prog.forward(i)
     results: list[str] = []
     for k, o in enumerate(outs):
-        region = trace._ancestors([o])
-        relevant = trace._descendants(ws, region) | {o}
+        region = graph.ancestors([o])
+        relevant = graph.descendants(ws, region) | {o}
         adj = prog.reverse(o, k, relevant)
         results.append(prog.var[o])
         results.extend(prog.result(f"r{k}_{w}", adj.get(w)) for w in ws)
-    params = ", ".join(f"v{i}" for i in range(len(trace)) if trace._defs[i] is None)
+    params = ", ".join(f"v{i}" for i in graph.input_indices)
     ret = ", ".join(results) + ("," if len(results) == 1 else "")
     source = "\n".join([f"def _compiled({params}):", *prog.body, f"    return ({ret})", ""])
-    needed_inputs = frozenset(i for i in needed if trace._defs[i] is None)
-    return CompiledFunction(trace, outs, single, ws, be, source, needed_inputs, run_options)
+    needed_inputs = frozenset(i for i in needed if graph.equations[i].is_input)
+    return CompiledFunction(
+        graph, cache.given, outs, single, ws, be, source, needed_inputs, run_options
+    )

@@ -34,8 +34,9 @@ evaluates their steps.  The traversal is iterative (an explicit stack), whatever
 the depth of the expression.
 
 >>> import sympy
+>>> from symtrace import Trace
 >>> x1, x2 = sympy.symbols("x1 x2", real=True)
->>> t = from_expr(sympy.log(x1 * x2 * (x1 + x2)) / (x1 - x2) ** 2, values=(2, 10))
+>>> t = from_expr(Trace(), sympy.log(x1 * x2 * (x1 + x2)) / (x1 - x2) ** 2, values=(2, 10))
 >>> for node in t.nodes:
 ...     print(node, "=", t.definition(node))
 x1 = x1
@@ -62,7 +63,7 @@ from typing import Any
 import sympy
 
 from .errors import DuplicateNameError, InvalidNameError, TraceError
-from .trace import Trace
+from .graph import Builder
 
 __all__ = ["from_expr"]
 
@@ -232,6 +233,7 @@ def _input_names(free: Iterable[sympy.Symbol], inputs: Any) -> list[str]:
 
 
 def from_expr(
+    trace: Builder,
     expr_or_exprs: Any,
     name: str | Sequence[str] = "y",
     inputs: Iterable[sympy.Symbol | str] | str | None = None,
@@ -239,8 +241,12 @@ def from_expr(
     names: Mapping[sympy.Expr, str] | None = None,
     values: Sequence[Any] | Mapping[Any, Any] | None = None,
     prefix: str = "t",
-) -> Trace:
-    """A :class:`~symtrace.Trace` of the primitive steps of a plain SymPy expression.
+) -> Builder:
+    """Fill the empty ``trace`` with the primitive steps of a plain SymPy expression.
+
+    Users call it as :meth:`Trace.from_expr(expr, ...) <symtrace.Trace.from_expr>`,
+    which passes a new :class:`~symtrace.Trace`; this module sits below the trace
+    facade, so it fills the trace it is given and returns it.
 
     ``expr_or_exprs`` is one expression (its node is named ``name``), a sequence of
     expressions (named by the sequence ``name``, or ``y1, y2, ...`` from a string
@@ -252,9 +258,10 @@ def from_expr(
     from Symbol or name).  See the module docstring for the rules.
 
     >>> import sympy
+    >>> from symtrace import Trace
     >>> x, y = sympy.symbols("x y", real=True)
     >>> z = (12 - x * sympy.exp(y)) / (45 + x * y * sympy.exp(-x))
-    >>> t = from_expr(z, name="z", values={x: 3, y: 5})
+    >>> t = from_expr(Trace(), z, name="z", values={x: 3, y: 5})
     >>> [f"{s} = {t.definition(s)}" for s in t.nodes if not t.is_input(s)]
     ['t1 = exp(y)', 't2 = t1*x', 't3 = 12 - t2', 't4 = -x', 't5 = exp(t4)', 't6 = t5*x*y',
      't7 = t6 + 45', 'z = t3/t7']
@@ -264,7 +271,7 @@ def from_expr(
 
     Shared subexpressions are one node, several outputs share one trace:
 
-    >>> t = from_expr({"u": sympy.sin(x) ** 2, "v": sympy.sin(x) * y})
+    >>> t = from_expr(Trace(), {"u": sympy.sin(x) ** 2, "v": sympy.sin(x) * y})
     >>> [(s, t.definition(s)) for s in t.nodes]
     [(x, x), (y, y), (t1, sin(x)), (u, t1**2), (v, t1*y)]
     """
@@ -278,7 +285,7 @@ def from_expr(
     if isinstance(values, Mapping):
         values = {k.name if isinstance(k, sympy.Symbol) else k: v for k, v in values.items()}
 
-    t = Trace()
+    t = trace
     t.inputs(input_names, values=values)
     to_trace = {s: t[s.name] for s in free}
 

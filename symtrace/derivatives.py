@@ -1,69 +1,167 @@
-"""Reverse sweep (adjoints), forward sweep (tangents) and paths over a Trace.
+"""Reverse mode (adjoints), forward mode (tangents) and paths over a graph.
 
-Each interpreter is a short loop over the equation list: the reverse sweep walks it
-backwards and *adds* each consumer's contribution ``adjoint(consumer) * local partial``
-into its parents; the forward sweep walks it forwards.  Symbolic results are built
-when first asked for, numbers from plain floats and compiled per-shape partials.
+Two interpreters, each one short loop over ``graph.equations`` in the style of
+autodidax's ``eval_jaxpr``: :func:`reverse` walks the equations backwards and *adds*
+each consumer's contribution ``adjoint(consumer) * ∂consumer/∂node`` into its parents;
+:func:`forward` walks them forwards and sums ``∂node/∂parent * tangent(parent)``.  Both
+take the local partials (``local(i)``) and how to sum contributions (``total``), so the
+same loop gives symbolic results (SymPy expressions, summed with one ``Add``) and
+numbers (floats), and both take a ``write`` hook that may replace what is stored for a
+node (the checker substitutes a student's claims there).
 
 Results are immutable values: a :class:`Gradient` or :class:`Tangents` keeps the input
 values of the moment it was made, so later ``Trace.set`` calls do not change it.
+
+>>> from symtrace.examples import micrograd_lecture
+>>> t = micrograd_lecture()
+>>> g, out = t.graph, t.graph.index("L")
+>>> local = numeric_partials(g, t.cache.floats([out]))
+>>> adjoints = reverse(g, {out: 1.0}, local=local, total=sum)
+>>> {g.symbols[i]: v for i, v in sorted(adjoints.items())}
+{a: 6.0, b: -4.0, c: -2.0, f: 4.0, e: -2.0, d: -2.0, L: 1.0}
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import sympy
 
 from .display import Renderable
-from .errors import EvaluationError, MissingValueError, NonRealValueError, PathExplosionError
+from .errors import (
+    EvaluationError,
+    MissingValueError,
+    NonRealValueError,
+    NotANodeError,
+    PathExplosionError,
+)
+from .evaluation import Number, ValueCache, exact_values, local_partial_values
+from .graph import Graph
 from .nodes import NodeSymbol
 
-if TYPE_CHECKING:
-    from .trace import Trace
-
-__all__ = ["Gradient", "Path", "Paths", "Step", "Tangents", "adjoint"]
+__all__ = [
+    "Gradient",
+    "Path",
+    "Paths",
+    "Step",
+    "Tangents",
+    "adjoint",
+    "forward",
+    "numeric_partials",
+    "reverse",
+    "symbolic_sum",
+]
 
 Zero = sympy.S.Zero
+T = TypeVar("T")
 
 
-def _sum(terms: list[sympy.Expr]) -> sympy.Expr:
-    # One Add of all terms: a left fold re-flattens at every step (quadratic).
+def symbolic_sum(terms: Sequence[sympy.Expr]) -> sympy.Expr:
+    """One ``Add`` of all terms (a left fold re-flattens at every step: quadratic)."""
     return terms[0] if len(terms) == 1 else sympy.Add(*terms)
 
 
-def _symbolic_sweep(trace: Trace, seeds: Mapping[int, sympy.Expr], stop: int) -> dict[int, Any]:
-    """Compact adjoints of the seeded expression for nodes ``stop ..`` (reverse order)."""
-    terms: dict[int, list[sympy.Expr]] = {i: [e] for i, e in seeds.items() if e != 0}
-    adj: dict[int, sympy.Expr] = {}
-    parents = trace._parents
-    for i in range(max(terms, default=-1), stop - 1, -1):
-        ts = terms.pop(i, None)
-        if not ts:
+def reverse(
+    graph: Graph,
+    seeds: Mapping[int, T],
+    *,
+    local: Callable[[int], Sequence[T]],
+    total: Callable[[list[T]], T],
+    stop: int = 0,
+    within: set[int] | None = None,
+    write: Callable[[int, T], T] | None = None,
+) -> dict[int, T]:
+    """The reverse sweep: adjoints of every node from the seeds' down to index ``stop``.
+
+    ``seeds`` maps nodes to their starting adjoint (``{output: 1}``); ``local(i)`` gives
+    node ``i``'s local partials w.r.t. its parents; ``total`` sums the contributions
+    gathered for one node.  Only nodes in ``within`` (default: all) receive
+    contributions.  ``write(i, adjoint)`` returns what is stored and propagated for node
+    ``i``.  Nodes that receive nothing are absent from the result (their adjoint is 0).
+    """
+    eqs = graph.equations
+    pending: dict[int, list[T]] = {i: [a] for i, a in seeds.items()}
+    out: dict[int, T] = {}
+    for i in range(max(pending, default=-1), stop - 1, -1):
+        terms = pending.pop(i, None)
+        if terms is None:
             continue
-        a = _sum(ts)
-        if a == 0:
+        a = total(terms)
+        if write is not None:
+            a = write(i, a)
+        out[i] = a
+        if a == 0 or eqs[i].shape is None:
             continue
-        adj[i] = a
-        if trace._defs[i] is None:
-            continue
-        for p, local in zip(parents[i], trace._local_partials(i), strict=True):
-            if p >= stop and local != 0:
-                terms.setdefault(p, []).append(a * local)
-    return adj
+        for p, d in zip(eqs[i].parents, local(i), strict=True):
+            if p >= stop and d != 0 and (within is None or p in within):
+                got = pending.get(p)
+                if got is None:
+                    pending[p] = [a * d]  # type: ignore[operator]
+                else:
+                    got.append(a * d)  # type: ignore[operator]
+    return out
 
 
-def adjoint(trace: Trace, expr: sympy.Expr, ix: int) -> sympy.Expr:
+def forward(
+    graph: Graph,
+    seeds: Mapping[int, T],
+    nodes: Iterable[int],
+    *,
+    local: Callable[[int], Sequence[T]],
+    total: Callable[[list[T]], T],
+    zero: T,
+    write: Callable[[int, T], T] | None = None,
+) -> dict[int, T]:
+    """The forward sweep: tangents of ``nodes`` (ascending) given the seeds' tangents.
+
+    A node's tangent sums ``local(i)[k] * tangent(parent k)`` over its parents with a
+    nonzero tangent (``zero`` when there is none); ``write(i, tangent)`` returns what is
+    stored, for the seeds too.  Without ``write``, zero tangents are left out.
+    """
+    eqs = graph.equations
+    tan: dict[int, T] = {}
+    for i, v in seeds.items():
+        tan[i] = v if write is None else write(i, v)
+    for i in nodes:
+        if i in seeds or eqs[i].shape is None:
+            continue
+        terms = [
+            d * tan[p]  # type: ignore[operator]
+            for p, d in zip(eqs[i].parents, local(i), strict=True)
+            if p in tan and d != 0 and tan[p] != 0
+        ]
+        v = total(terms) if terms else zero
+        if write is not None:
+            tan[i] = write(i, v)
+        elif terms:
+            tan[i] = v
+    return tan
+
+
+def numeric_partials(
+    graph: Graph, fvals: Sequence[float | None]
+) -> Callable[[int], tuple[float, ...]]:
+    """``local`` for :func:`reverse` and :func:`forward`: local partials as floats at ``fvals``."""
+    return lambda i: local_partial_values(graph, i, fvals)
+
+
+def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
     """d(expr)/d(node ix) with adjoint semantics; ``expr`` is an expression in nodes."""
-    index = trace._index
-    if expr in index:
-        seeds = {index[expr]: sympy.S.One}
+    i = graph.find(expr)
+    if i is not None:
+        seeds = {i: sympy.S.One}
     else:
-        seeds = {index[s]: sympy.diff(expr, s) for s in expr.free_symbols if index[s] >= ix}
-    return _symbolic_sweep(trace, seeds, ix).get(ix, Zero)
+        seeds = {}
+        for s in expr.free_symbols:
+            j = graph.index(s)
+            if j >= ix:
+                seeds[j] = sympy.diff(expr, s)
+    seeds = {j: e for j, e in seeds.items() if e != 0}
+    adj = reverse(graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix)
+    return adj.get(ix, Zero)
 
 
 @dataclass(frozen=True)
@@ -75,8 +173,8 @@ class Step:
     parent ``p``, ``local`` is ``∂node/∂p`` and ``upstream`` is ``dp/dx``.  The
     ``*_value`` fields are floats (``None`` when the inputs had no values).
 
-    >>> from symtrace.cli import demo_trace
-    >>> step, = demo_trace().grad("L").steps("a")
+    >>> from symtrace.examples import micrograd_lecture
+    >>> step, = micrograd_lecture().grad("L").steps("a")
     >>> step.via, step.local, step.upstream, step.term, step.value
     (e, b, f, b*f, 6.0)
     """
@@ -101,21 +199,25 @@ class Step:
 
 
 class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
-    """What Gradient and Tangents share: a mapping node -> compact symbolic result."""
+    """What Gradient and Tangents share: a mapping node -> compact symbolic result.
 
-    _kind = ""
-    _reverse = True
+    Public fields for views: ``graph`` (the :class:`~symtrace.graph.Graph`), ``size``
+    (the number of nodes when it was made), :attr:`input_values`, :meth:`node_value`
+    and :meth:`local_values` (numbers at the inputs it was made with).
+    """
 
-    def __init__(self, trace: Trace, anchor: int, targets: list[int]) -> None:
-        self._trace = trace
-        self._anchor = anchor
-        self._n = len(trace)
+    kind = ""
+
+    def __init__(self, graph: Graph, cache: ValueCache, anchor: int, targets: list[int]) -> None:
+        self.graph = graph
+        self.anchor = anchor
+        self.size = len(graph)
         self._targets = targets
-        self._given = dict(trace._given)
+        self._given = dict(cache.given)
         self._fvals: list[float | None] | None = None
         self._value_error: EvaluationError | None = None
         try:
-            self._fvals = list(trace._ensure_floats(targets)[: self._n])
+            self._fvals = list(cache.floats(targets)[: self.size])
         except (MissingValueError, NonRealValueError) as exc:
             self._value_error = exc
         self._memo: dict[int, sympy.Expr] = {anchor: sympy.S.One}
@@ -123,102 +225,104 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         self._exact: dict[int, sympy.Expr] | None = None
         self._local_values: dict[int, tuple[float, ...]] = {}
 
-    # Subclasses say which neighbours a result depends on and what they contribute.
+    # ------------------------------------------------------------------ lookups
 
-    def _deps(self, i: int) -> list[int]:
-        raise NotImplementedError
-
-    def _terms(self, i: int) -> list[sympy.Expr]:
-        raise NotImplementedError
-
-    def _numeric_results(self) -> dict[int, float]:
-        raise NotImplementedError
-
-    def _i(self, node: Any) -> int:
-        i = self._trace._idx(node)
-        if i >= self._n:
-            raise KeyError(f"{node} was added to the trace after this {self._kind} was made")
+    def index(self, node: Any) -> int:
+        """The index of ``node`` (Symbol or name), which must predate this result."""
+        i = self.graph.index(node)
+        if i >= self.size:
+            raise NotANodeError(
+                f"{node} was added to the trace after this {self.kind} was made; make a new one"
+            )
         return i
 
-    def _result(self, i: int) -> sympy.Expr:
-        """The compact symbolic result for node ``i``, built on first request.
+    def __getitem__(self, node: Any) -> sympy.Expr:
+        return self._result(self.index(node))
 
-        Only the nodes between ``i`` and the anchor are visited (iteratively): asking
-        for a node next to the output of a 100,000-node chain costs a few steps, while
-        the full compact form deep down is as large as the chain itself.
-        """
-        memo = self._memo
-        if i in memo:
-            return memo[i]
-        region: set[int] = set()
-        stack = [i]
-        while stack:
-            j = stack.pop()
-            if j not in memo and j not in region:
-                region.add(j)
-                stack.extend(self._deps(j))
-        for j in sorted(region, reverse=self._reverse):
-            terms = self._terms(j)
-            memo[j] = _sum(terms) if terms else Zero
-        return memo[i]
+    def __contains__(self, node: object) -> bool:
+        i = self.graph.find(node)
+        if i is None and isinstance(node, str) and self.graph.has_name(node):
+            i = self.graph.index(node)
+        return i is not None and i < self.size
 
-    def _floats(self) -> list[float | None]:
+    def __iter__(self) -> Iterator[NodeSymbol]:
+        return iter(self.graph.symbols[: self.size])
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def input_values(self) -> dict[NodeSymbol, Number]:
+        """The input values this result was computed at (inputs without values absent)."""
+        return {self.graph.symbols[i]: v for i, v in sorted(self._given.items())}
+
+    @property
+    def has_values(self) -> bool:
+        """Whether every number this result needs could be computed."""
+        return self._fvals is not None
+
+    def floats(self) -> list[float | None]:
+        """Every node's float at this result's inputs; raises the evaluation error if any."""
         if self._fvals is None:
             assert self._value_error is not None
             raise self._value_error
         return self._fvals
 
-    def _partials_at(self, i: int) -> tuple[float, ...]:
+    def node_value(self, node: Any) -> float | None:
+        """The float of ``node`` itself at these inputs (``None`` without values)."""
+        if self._fvals is None:
+            return None
+        return self._fvals[self.index(node)]
+
+    def local_values(self, node: Any) -> tuple[float, ...]:
+        """Numeric local partials of ``node``'s definition w.r.t. its parents."""
+        i = node if isinstance(node, int) else self.index(node)
         got = self._local_values.get(i)
         if got is None:
-            got = self._trace._local_partial_values(i, self._floats())
+            got = local_partial_values(self.graph, i, self.floats())
             self._local_values[i] = got
         return got
 
-    def __getitem__(self, node: Any) -> sympy.Expr:
-        return self._result(self._i(node))
+    # ------------------------------------------------------------------ results
 
-    def __contains__(self, node: object) -> bool:
-        return node in self._trace and self._trace._idx(node) < self._n
+    def _result(self, i: int) -> sympy.Expr:
+        raise NotImplementedError
 
-    def __iter__(self) -> Iterator[NodeSymbol]:
-        return iter(self._trace._syms[: self._n])
-
-    def __len__(self) -> int:
-        return self._n
+    def _numeric_results(self) -> dict[int, float]:
+        raise NotImplementedError
 
     def expanded(self, node: Any) -> sympy.Expr:
         """The result for ``node`` in the inputs only."""
-        return self._trace.expand(self[node])
+        return self.graph.expand(self[node])
 
     def value(self, node: Any, *, exact: bool = False) -> Any:
         """The number for ``node`` at the input values this object was made with."""
-        i = self._trace._index.get(node, -1) if isinstance(node, NodeSymbol) else -1
-        if not 0 <= i < self._n:  # a name, a non-node, or a node added later
-            i = self._i(node)
+        i = self.graph.find(node) if isinstance(node, NodeSymbol) else None
+        if i is None or i >= self.size:  # a name, a non-node, or a node added later
+            i = self.index(node)
         if exact:
             if self._exact is None:
-                self._floats()  # report missing or non-real values first
-                self._exact = self._trace._exact_values(self._given, self._targets)
-            ex = self._exact
-            res = self[node]
-            return res.xreplace({s: ex[self._trace._index[s]] for s in res.free_symbols})
+                self.floats()  # report missing or non-real values first
+                self._exact = exact_values(self.graph, self._given, self._targets)
+            ex, res = self._exact, self._result(i)
+            return res.xreplace({s: ex[self.graph.index(s)] for s in res.free_symbols})
         if self._numeric is None:
             self._numeric = self._numeric_results()
         return self._numeric.get(i, 0.0)
 
     def _step(self, via: int, local: sympy.Expr, local_value: float | None) -> Step:
-        up_value = None
-        if self._fvals is not None:
-            up_value = self.value(self._trace._syms[via])
-        via_sym = self._trace._syms[via]
-        return Step(via_sym, local, self[via_sym], local_value, up_value)
+        up_value = self.value(self.graph.symbols[via]) if self._fvals is not None else None
+        return Step(self.graph.symbols[via], local, self._result(via), local_value, up_value)
 
     def __repr__(self) -> str:
-        return f"<{self._kind} {self._title()} ({self._n} nodes)>"
+        return f"<{self.kind} {self._title()} ({self.size} nodes)>"
 
     def _title(self) -> str:
         raise NotImplementedError
+
+
+def _checked_sum(values: list[float]) -> float:
+    return values[0] if len(values) == 1 else sum(values)
 
 
 class Gradient(_Sweep):
@@ -239,90 +343,80 @@ class Gradient(_Sweep):
     [(d, 1, f, -2.0)]
     """
 
-    _kind = "Gradient"
+    kind = "Gradient"
 
-    def __init__(self, trace: Trace, output: int) -> None:
-        super().__init__(trace, output, [output])
+    def __init__(self, graph: Graph, cache: ValueCache, output: int) -> None:
+        super().__init__(graph, cache, output, [output])
 
     @property
     def output(self) -> NodeSymbol:
         """The node being differentiated."""
-        return self._trace._syms[self._anchor]
+        return self.graph.symbols[self.anchor]
 
     def _title(self) -> str:
         return f"of {self.output}"
 
-    def _render(self, fmt: str, **options: Any) -> str:
-        from .printing import render_gradient
+    def _result(self, i: int) -> sympy.Expr:
+        """The compact adjoint of node ``i``, built on first request.
 
-        return render_gradient(self, fmt, **options)
-
-    _reverse = True
-
-    def _deps(self, i: int) -> list[int]:
-        return [c for c in self._trace._consumers[i] if c <= self._anchor]
-
-    def _terms(self, i: int) -> list[sympy.Expr]:
-        trace, out = self._trace, list[sympy.Expr]()
-        for c in self._deps(i):
-            upstream = self._memo[c]
-            if upstream != 0:
-                local = trace._local_partials(c)[trace._parents[c].index(i)]
-                if local != 0:
-                    out.append(upstream * local)
-        return out
+        Only the nodes between ``i`` and the output are swept: asking for a node next to
+        the output of a 100,000-node chain costs a few steps, while the full compact
+        form deep down is as large as the chain itself.
+        """
+        memo = self._memo
+        if i in memo:
+            return memo[i]
+        out, consumers = self.anchor, self.graph.consumers
+        region = _reach_new([i], lambda j: [c for c in consumers[j] if c <= out], memo)
+        seeds = {c: memo[c] for j in region for c in consumers[j] if c in memo and memo[c] != 0}
+        adj = reverse(
+            self.graph,
+            seeds,
+            local=self.graph.local_partials,
+            total=symbolic_sum,
+            stop=i,
+            within=region,
+        )
+        for j in region:
+            memo[j] = adj.get(j, Zero)
+        return memo[i]
 
     def _numeric_results(self) -> dict[int, float]:
-        trace, fvals = self._trace, self._floats()
-        parents, defs, shapes = trace._parents, trace._defs, trace._shapes
-        adj = [0.0] * (self._anchor + 1)
-        adj[self._anchor] = 1.0
-        for i in range(self._anchor, -1, -1):  # the hot loop: plain calls, checked after
-            a = adj[i]
-            if a == 0.0 or defs[i] is None:
-                continue
-            ps = parents[i]
-            fn = shapes[i].partials_fn  # type: ignore[union-attr]
-            try:
-                if len(ps) == 2:  # most nodes: spare building lists
-                    d0, d1 = fn(fvals[ps[0]], fvals[ps[1]])
-                    adj[ps[0]] += a * d0
-                    adj[ps[1]] += a * d1
-                    continue
-                ds = fn(*[fvals[p] for p in ps])
-            except (ArithmeticError, ValueError, TypeError):
-                ds = self._partials_at(i)  # raises NonRealValueError naming the node
-            for p, d in zip(ps, ds, strict=True):
-                adj[p] += a * d
-        total = sum(adj)  # complex, inf or nan if any adjoint is (or if the sum overflows)
+        fvals = self.floats()
+        adj = reverse(
+            self.graph,
+            {self.anchor: 1.0},
+            local=_fast_partials(self.graph, fvals, self),
+            total=_checked_sum,
+        )
+        total = sum(adj.values())  # complex, inf or nan if any adjoint is (or the sum overflows)
         if type(total) is not float or total - total != 0.0:
             self._report_non_finite(adj)
-        return {i: v for i, v in enumerate(adj) if v != 0.0}
+        return {i: v for i, v in adj.items() if v != 0.0}
 
-    def _report_non_finite(self, adj: list[Any]) -> None:
+    def _report_non_finite(self, adj: dict[int, Any]) -> None:
         """Find the node whose local partials made an adjoint complex, infinite or NaN."""
-        if all(type(v) is float and v - v == 0.0 for v in adj):
+        if all(type(v) is float and v - v == 0.0 for v in adj.values()):
             return  # only the sum of finite adjoints overflowed
-        for i in range(self._anchor, -1, -1):
-            if adj[i] != 0.0 and self._trace._defs[i] is not None:
-                self._partials_at(i)  # raises NonRealValueError naming the node
-        bad = next(i for i, v in enumerate(adj) if type(v) is not float or v - v != 0.0)
+        for i in sorted(adj, reverse=True):
+            if adj[i] != 0.0 and not self.graph.equations[i].is_input:
+                self.local_values(i)  # raises NonRealValueError naming the node
+        bad = next(i for i, v in sorted(adj.items()) if type(v) is not float or v - v != 0.0)
         raise NonRealValueError(
-            f"the adjoint d{self.output}/d{self._trace._syms[bad]} is {adj[bad]}: the product "
+            f"the adjoint d{self.output}/d{self.graph.symbols[bad]} is {adj[bad]}: the product "
             "of finite local partials overflowed"
         )
 
     def steps(self, node: Any) -> tuple[Step, ...]:
         """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y."""
-        i = self._i(node)
-        trace = self._trace
+        i = self.index(node)
         out = []
-        for c in trace._consumers[i]:
-            if c >= self._n or self._result(c) == 0:
+        for c in self.graph.consumers[i]:
+            if c >= self.size or self._result(c) == 0:
                 continue
-            k = trace._parents[c].index(i)
-            local_value = self._partials_at(c)[k] if self._fvals is not None else None
-            out.append(self._step(c, trace._local_partials(c)[k], local_value))
+            k = self.graph.equations[c].parents.index(i)
+            local_value = self.local_values(c)[k] if self._fvals is not None else None
+            out.append(self._step(c, self.graph.local_partials(c)[k], local_value))
         return tuple(out)
 
 
@@ -341,61 +435,95 @@ class Tangents(_Sweep):
     (2*x, s + 2*x**2, 3*x**2, 3.0)
     """
 
-    _kind = "Tangents"
+    kind = "Tangents"
 
-    def __init__(self, trace: Trace, wrt: int) -> None:
-        self._downstream = sorted(trace._descendants([wrt]))
-        super().__init__(trace, wrt, self._downstream)
+    def __init__(self, graph: Graph, cache: ValueCache, wrt: int) -> None:
+        self.downstream = sorted(graph.descendants([wrt]))
+        super().__init__(graph, cache, wrt, self.downstream)
 
     @property
     def wrt(self) -> NodeSymbol:
         """The node the tangents are taken with respect to."""
-        return self._trace._syms[self._anchor]
+        return self.graph.symbols[self.anchor]
 
     def _title(self) -> str:
         return f"w.r.t. {self.wrt}"
 
-    def _render(self, fmt: str, **options: Any) -> str:
-        from .printing import render_tangents
-
-        return render_tangents(self, fmt, **options)
-
-    _reverse = False
-
-    def _deps(self, i: int) -> list[int]:
-        return [p for p in self._trace._parents[i] if p >= self._anchor]
-
-    def _terms(self, i: int) -> list[sympy.Expr]:
-        trace, out = self._trace, list[sympy.Expr]()
-        if trace._defs[i] is None:
-            return out
-        for p, local in zip(trace._parents[i], trace._local_partials(i), strict=True):
-            if p >= self._anchor and local != 0:
-                upstream = self._memo[p]
-                if upstream != 0:
-                    out.append(local * upstream)
-        return out
+    def _result(self, i: int) -> sympy.Expr:
+        """The compact tangent of node ``i``; only its ancestors downstream of x are swept."""
+        memo = self._memo
+        if i in memo:
+            return memo[i]
+        x, eqs = self.anchor, self.graph.equations
+        region = _reach_new([i], lambda j: [p for p in eqs[j].parents if p >= x], memo)
+        seeds = {p: memo[p] for j in region for p in eqs[j].parents if p in memo}
+        tan = forward(
+            self.graph,
+            seeds,
+            sorted(region),
+            local=self.graph.local_partials,
+            total=symbolic_sum,
+            zero=Zero,
+        )
+        for j in region:
+            memo[j] = tan.get(j, Zero)
+        return memo[i]
 
     def _numeric_results(self) -> dict[int, float]:
-        parents = self._trace._parents
-        tan = {self._anchor: 1.0}
-        for i in self._downstream[1:]:
-            total = 0.0
-            for p, d in zip(parents[i], self._partials_at(i), strict=True):
-                total += d * tan.get(p, 0.0)
-            tan[i] = total
-        return tan
+        return forward(
+            self.graph,
+            {self.anchor: 1.0},
+            self.downstream,
+            local=self.local_values,
+            total=_checked_sum,
+            zero=0.0,
+        )
 
     def steps(self, node: Any) -> tuple[Step, ...]:
         """The terms ``∂node/∂p * dp/dx`` over the parents ``p`` downstream of x."""
-        i = self._i(node)
-        trace = self._trace
+        i = self.index(node)
         out = []
-        for k, p in enumerate(trace._parents[i]):
-            if p >= self._anchor and self._result(p) != 0:
-                local_value = self._partials_at(i)[k] if self._fvals is not None else None
-                out.append(self._step(p, trace._local_partials(i)[k], local_value))
+        for k, p in enumerate(self.graph.equations[i].parents):
+            if p >= self.anchor and self._result(p) != 0:
+                local_value = self.local_values(i)[k] if self._fvals is not None else None
+                out.append(self._step(p, self.graph.local_partials(i)[k], local_value))
         return tuple(out)
+
+
+def _reach_new(
+    starts: list[int], edges: Callable[[int], Iterable[int]], known: Mapping[int, Any]
+) -> set[int]:
+    """The nodes reachable from ``starts`` along ``edges`` that are not ``known`` yet."""
+    seen: set[int] = set()
+    stack = [s for s in starts if s not in known]
+    while stack:
+        j = stack.pop()
+        if j not in seen:
+            seen.add(j)
+            stack.extend(k for k in edges(j) if k not in known and k not in seen)
+    return seen
+
+
+def _fast_partials(
+    graph: Graph, fvals: Sequence[float | None], sweep: _Sweep
+) -> Callable[[int], Sequence[float]]:
+    """Local partials as floats by plain calls; the checked path only on an exception.
+
+    Non-finite results are not checked here: the caller checks the sum once per sweep.
+    """
+    eqs = graph.equations
+
+    def local(i: int) -> Sequence[float]:
+        eq = eqs[i]
+        ps = eq.parents
+        try:
+            if len(ps) == 2:
+                return eq.shape.partials_fn(fvals[ps[0]], fvals[ps[1]])  # type: ignore[union-attr, no-any-return]
+            return eq.shape.partials_fn(*[fvals[p] for p in ps])  # type: ignore[union-attr, no-any-return]
+        except (ArithmeticError, ValueError, TypeError):
+            return sweep.local_values(i)  # raises NonRealValueError naming the node
+
+    return local
 
 
 @dataclass(frozen=True)
@@ -406,8 +534,8 @@ class Path:
     ``factors[k]`` is the local partial ``∂nodes[k]/∂nodes[k+1]``.  The ``*values`` are
     floats, or ``None`` when the inputs had no values.
 
-    >>> from symtrace.cli import demo_trace
-    >>> path, = demo_trace().paths("L", "a")
+    >>> from symtrace.examples import micrograd_lecture
+    >>> path, = micrograd_lecture().paths("L", "a")
     >>> path.nodes, path.factors, path.product, path.value
     ((L, d, e, a), (f, 1, b), b*f, 6.0)
     """
@@ -448,22 +576,26 @@ class Paths(Renderable, tuple[Path, ...]):
 
     output: NodeSymbol
     wrt: NodeSymbol
+    graph: Graph
 
-    def __new__(cls, trace: Trace, y: int, x: int, *, limit: int = 10_000) -> Paths:
+    def __new__(
+        cls, graph: Graph, cache: ValueCache, y: int, x: int, *, limit: int = 10_000
+    ) -> Paths:
+        eqs = graph.equations
         count = {x: 1}
         for i in range(x + 1, y + 1):
-            n = sum(count.get(p, 0) for p in trace._parents[i])
+            n = sum(count.get(p, 0) for p in eqs[i].parents)
             if n:
                 count[i] = n
         total = count.get(y, 0)
         if total > limit:
             raise PathExplosionError(
-                f"there are {total} paths from {trace._syms[y]} to {trace._syms[x]}, more than "
-                f"limit={limit}; pass a larger limit=, or use t.grad()/t.diff(), which sum "
-                "over all paths without listing them"
+                f"there are {total} paths from {graph.symbols[y]} to {graph.symbols[x]}, more "
+                f"than limit={limit}; pass a larger limit=, or use t.grad()/t.diff(), which "
+                "sum over all paths without listing them"
             )
         try:
-            fvals: list[float | None] | None = trace._ensure_floats([y])
+            fvals: list[float | None] | None = cache.floats([y])
         except (MissingValueError, NonRealValueError):
             fvals = None
         local_values: dict[int, tuple[float, ...]] = {}
@@ -473,17 +605,12 @@ class Paths(Renderable, tuple[Path, ...]):
             path = stack.pop()
             end = path[-1]
             if end == x:
-                found.append(_make_path(trace, path, fvals, local_values))
+                found.append(_make_path(graph, path, fvals, local_values))
                 continue
-            stack.extend((*path, p) for p in reversed(trace._parents[end]) if p in count)
+            stack.extend((*path, p) for p in reversed(eqs[end].parents) if p in count)
         obj = super().__new__(cls, found)
-        obj.output, obj.wrt = trace._syms[y], trace._syms[x]
+        obj.output, obj.wrt, obj.graph = graph.symbols[y], graph.symbols[x], graph
         return obj
-
-    def _render(self, fmt: str, **options: Any) -> str:
-        from .printing import render_paths
-
-        return render_paths(self, fmt, **options)
 
     @property
     def total(self) -> sympy.Expr:
@@ -498,18 +625,18 @@ class Paths(Renderable, tuple[Path, ...]):
 
 
 def _make_path(
-    trace: Trace,
+    graph: Graph,
     path: tuple[int, ...],
     fvals: list[float | None] | None,
     cache: dict[int, tuple[float, ...]],
 ) -> Path:
     factors, values = [], []
     for child, parent in itertools.pairwise(path):
-        k = trace._parents[child].index(parent)
-        factors.append(trace._local_partials(child)[k])
+        k = graph.equations[child].parents.index(parent)
+        factors.append(graph.local_partials(child)[k])
         if fvals is not None:
             if child not in cache:
-                cache[child] = trace._local_partial_values(child, fvals)
+                cache[child] = local_partial_values(graph, child, fvals)
             values.append(cache[child][k])
-    syms = tuple(trace._syms[i] for i in path)
+    syms = tuple(graph.symbols[i] for i in path)
     return Path(syms, tuple(factors), tuple(values) if fvals is not None else None)

@@ -1,11 +1,17 @@
 """One rendering protocol for every view object (Gradient, Tangents, Paths, Derivation,
 tables, Report).
 
-A view implements ``_render(fmt, **options)`` for ``fmt`` in ``"text"``, ``"markdown"``,
-``"latex"``; this mixin turns it into ``str(v)``, ``v.to_text()``, ``v.to_markdown()``,
+A view is rendered by ``_render(fmt, **options)`` for ``fmt`` in ``"text"``,
+``"markdown"``, ``"latex"``; this mixin turns it into ``str(v)``, ``v.to_text()``, ``v.to_markdown()``,
 ``v.to_latex()``, ``sympy.latex(v)`` (through SymPy's printer hook ``_latex``) and rich
 display in Jupyter (``_repr_latex_``, ``_repr_markdown_``, ``_repr_mimebundle_``).
 IPython is never imported here.
+
+Result objects (``Gradient``, ``Tangents``, ``Paths``, ``Report``) live below the
+printing layer, so their default ``_render`` hands them to
+:func:`symtrace.printing.render`.  That is symtrace's one lazy import of its own code
+(as SymPy's ``_print_helpers.py`` does): printing imports the results it prints, so
+the results cannot import printing at module level.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ class Renderable:
     __slots__ = ()
 
     def _render(self, fmt: str, **options: Any) -> str:
-        raise NotImplementedError(f"{type(self).__name__} cannot render {fmt!r} yet")
+        from . import printing  # the one lazy import of symtrace's own code (see above)
+
+        return printing.render(self, fmt, **options)
 
     def to_text(self, **options: Any) -> str:
         """Plain Unicode text."""

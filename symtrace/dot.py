@@ -1,15 +1,16 @@
 """Graphviz drawings of a trace: DOT text always, SVG/PNG when Graphviz is installed.
 
-:func:`to_dot` needs nothing but symtrace: it returns DOT text whose nodes show each
-node's name, definition and value (and, given a :class:`~symtrace.Gradient`, its
-adjoint), and whose edges carry the local partials.  Inputs are boxes, outputs double
-octagons, everything else ellipses.  The text is deterministic (evaluation order).
+:func:`to_dot` (``Trace.to_dot``) needs nothing but symtrace: it returns DOT text whose
+nodes show each node's name, definition and value (and, given a
+:class:`~symtrace.Gradient`, its adjoint), and whose edges carry the local partials.
+Inputs are boxes, outputs double octagons, everything else ellipses.  The text is
+deterministic (evaluation order).
 
 >>> from symtrace import Trace
 >>> t = Trace()
 >>> a, b = t.inputs("a b", values=(2, -3))
 >>> e = t.define("e", a * b)
->>> print(to_dot(t, t.grad(e)))
+>>> print(t.to_dot(t.grad(e)))
 digraph symtrace {
   rankdir=LR;
   node [fontname="Helvetica"];
@@ -26,7 +27,8 @@ digraph symtrace {
 the ``dot`` program directly.  When neither is available they raise
 :class:`~symtrace.errors.BackendUnavailableError`, whose message says what to install
 and whose ``dot`` attribute holds the DOT text.  :func:`graph` wraps the text in an
-object that Jupyter shows as SVG.
+object that Jupyter shows as SVG.  These three take a :class:`~symtrace.Trace` (anything
+with its ``graph`` and ``cache``) or DOT text.
 """
 
 from __future__ import annotations
@@ -34,18 +36,17 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sympy
 
 from . import notation as nt
 from .derivatives import Gradient, Tangents
-from .errors import BackendUnavailableError, EvaluationError, TraceError
+from .errors import BackendUnavailableError, EvaluationError, OptionError, TraceError, UsageError
+from .evaluation import ValueCache, local_partial_values
+from .graph import Graph as EquationGraph
 
-if TYPE_CHECKING:
-    from .trace import Trace
-
-__all__ = ["DOT_OPTIONS", "Graph", "graph", "render", "to_dot", "to_svg"]
+__all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
 
 DOT_OPTIONS: dict[str, Any] = {
     "edge_labels": "both",
@@ -77,6 +78,14 @@ _OUTPUT = 'shape=doubleoctagon, style=filled, fillcolor="#fde68a"'
 _INNER = "shape=ellipse"
 
 
+class Drawable(Protocol):
+    """What :func:`render`, :func:`to_svg` and :func:`graph` draw: a Trace, or anything
+    with a trace's ``graph`` and ``cache``."""
+
+    graph: EquationGraph
+    cache: ValueCache
+
+
 def quote(text: str) -> str:
     """A DOT double-quoted string; lines are joined with DOT's ``\\n`` escape.
 
@@ -92,27 +101,18 @@ def quote(text: str) -> str:
     return '"' + "\\n".join(escaped) + '"'
 
 
-def _check(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = [k for k in options if k not in DOT_OPTIONS]
-    if unknown:
-        raise nt.options_error("to_dot()", unknown, DOT_OPTIONS)
-    o = {**DOT_OPTIONS, **options}
-    for key in ("edge_labels", "adjoints"):
-        if o[key] not in _LABEL_CHOICES:
-            raise ValueError(
-                f"to_dot(): {key} must be one of {', '.join(map(repr, _LABEL_CHOICES))}, "
-                f"got {o[key]!r}"
-            )
-    p = o["precision"]
-    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 17:
-        raise ValueError(f"to_dot(): precision must be an integer from 1 to 17, got {p!r}")
-    if o["rankdir"] not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(
-            f"to_dot(): rankdir must be 'LR', 'RL', 'TB' or 'BT', got {o['rankdir']!r}"
-        )
-    if not isinstance(o["name"], str):
-        raise TypeError(f"to_dot(): name must be a string, got {o['name']!r}")
-    return o
+def _check_rankdir(what: str, key: str, value: Any) -> None:
+    if value not in ("LR", "RL", "TB", "BT"):
+        raise OptionError(f"{what}: {key} must be 'LR', 'RL', 'TB' or 'BT', got {value!r}")
+
+
+_RULES: dict[str, nt.Rule] = {
+    "edge_labels": nt.one_of(*_LABEL_CHOICES),
+    "adjoints": nt.one_of(*_LABEL_CHOICES),
+    "precision": nt.check_precision,
+    "rankdir": _check_rankdir,
+    "name": nt.check_string,
+}
 
 
 def _labelled(symbolic: sympy.Expr, value: float | None, how: str, precision: int) -> str:
@@ -132,19 +132,34 @@ def _float(fn: Any, *args: Any) -> float | None:
         return None
 
 
-def to_dot(trace: Trace, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
-    """Graphviz DOT text of ``trace`` (no dependency needed).
+def _node_value(cache: ValueCache, i: int) -> float | None:
+    """Node ``i``'s float at the current inputs, or ``None`` if it has none."""
+    try:
+        value = cache.floats([i])[i]
+    except EvaluationError:
+        return None
+    return None if value is None else float(value)
 
-    Nodes show name, definition and value; with ``gradient`` (a
-    :class:`~symtrace.Gradient` or :class:`~symtrace.Tangents` of this trace) also
-    ``∂y/∂node`` (or ``∂node/∂x``).  Edges go from a parent to the node using it and
-    are labelled with the local partial.  Options are in :data:`DOT_OPTIONS`.
+
+def to_dot(
+    graph: EquationGraph,
+    cache: ValueCache,
+    gradient: Gradient | Tangents | None = None,
+    **options: Any,
+) -> str:
+    """Graphviz DOT text of a trace's ``graph`` at ``cache``'s values (no dependency needed).
+
+    Usually called as ``t.to_dot(gradient, ...)``.  Nodes show name, definition and
+    value; with ``gradient`` (a :class:`~symtrace.Gradient` or
+    :class:`~symtrace.Tangents` of this trace) also ``∂y/∂node`` (or ``∂node/∂x``).
+    Edges go from a parent to the node using it and are labelled with the local
+    partial.  Options are in :data:`DOT_OPTIONS`.
 
     >>> from symtrace import Trace
     >>> t = Trace()
     >>> x = t.input("x_1")
     >>> y = t.define("y", 2 * x)
-    >>> print(to_dot(t, edge_labels="symbolic", rankdir="TB"))
+    >>> print(to_dot(t.graph, t.cache, edge_labels="symbolic", rankdir="TB"))
     digraph symtrace {
       rankdir=TB;
       node [fontname="Helvetica"];
@@ -154,76 +169,104 @@ def to_dot(trace: Trace, gradient: Gradient | Tangents | None = None, **options:
       n0 -> n1 [label="2"];
     }
     """
-    o = _check(options)
-    precision = o["precision"]
-    if gradient is not None:
-        if not isinstance(gradient, Gradient | Tangents):
-            raise TypeError(
-                f"to_dot(): gradient must be a Gradient (t.grad(y)) or Tangents "
-                f"(t.tangents(x)), got {type(gradient).__name__}"
-            )
-        if gradient._trace is not trace:
-            raise TraceError("to_dot(): the gradient was computed on a different Trace")
-    if o["outputs"] is not None:
-        outs = o["outputs"]
-        if isinstance(outs, str | sympy.Symbol):
-            outs = [outs]
-        outputs = {trace._idx(n) for n in outs}
-    elif isinstance(gradient, Gradient):
-        outputs = {gradient._anchor}
-    else:
-        outputs = {i for i in range(len(trace)) if not trace._consumers[i]}
-    n_grad = gradient._n if gradient is not None else 0
-    anchor = trace._syms[gradient._anchor] if gradient is not None else None
+    o = nt.validate_options("to_dot()", options, DOT_OPTIONS, _RULES)
+    _check_gradient(graph, gradient)
+    outputs = _outputs(graph, gradient, o["outputs"])
+    lines = _preamble(o)
+    edges = []
+    for eq in graph.equations:
+        label = _node_label(graph, cache, eq.index, gradient, o)
+        style = _OUTPUT if eq.index in outputs else _INPUT if eq.is_input else _INNER
+        lines.append(f"  n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
+        edges += _edges(graph, cache, eq.index, o)
+    return "\n".join([*lines, *edges, "}"])
 
-    lines = [
-        f"digraph {quote(o['name'])} {{"
-        if not o["name"].isidentifier()
-        else f"digraph {o['name']} {{",
+
+def _check_gradient(graph: EquationGraph, gradient: Any) -> None:
+    """``gradient`` must be ``None`` or a Gradient or Tangents of ``graph``."""
+    if gradient is None:
+        return
+    if not isinstance(gradient, Gradient | Tangents):
+        raise UsageError(
+            f"to_dot(): gradient must be a Gradient (t.grad(y)) or Tangents "
+            f"(t.tangents(x)), got {type(gradient).__name__}"
+        )
+    if gradient.graph is not graph:
+        raise TraceError("to_dot(): the gradient was computed on a different Trace")
+
+
+def _outputs(graph: EquationGraph, gradient: Gradient | Tangents | None, chosen: Any) -> set[int]:
+    """The nodes drawn as outputs: ``chosen``, the Gradient's output, or the sinks."""
+    if chosen is not None:
+        if isinstance(chosen, str | sympy.Symbol):
+            chosen = [chosen]
+        return {graph.index(n) for n in chosen}
+    if isinstance(gradient, Gradient):
+        return {gradient.anchor}
+    return {i for i in range(len(graph)) if not graph.consumers[i]}
+
+
+def _preamble(o: dict[str, Any]) -> list[str]:
+    """The ``digraph`` line and the layout and font settings."""
+    name = o["name"] if o["name"].isidentifier() else quote(o["name"])
+    return [
+        f"digraph {name} {{",
         f"  rankdir={o['rankdir']};",
         '  node [fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
-    edges = []
-    for i, sym in enumerate(trace._syms):
-        rhs = trace._defs[i]
-        name = nt.name(sym, "text")
-        if rhs is None:
-            label = [f"{name} (input)"]
-        elif o["definitions"]:
-            label = [f"{name} = {nt.expr(rhs, 'text')}"]
+
+
+def _node_label(
+    graph: EquationGraph,
+    cache: ValueCache,
+    i: int,
+    gradient: Gradient | Tangents | None,
+    o: dict[str, Any],
+) -> list[str]:
+    """The lines of node ``i``'s label: name and definition, value, adjoint or tangent."""
+    eq, precision = graph.equations[i], o["precision"]
+    name = nt.name(eq.symbol, "text")
+    if eq.definition is None:
+        label = [f"{name} (input)"]
+    elif o["definitions"]:
+        label = [f"{name} = {nt.expr(eq.definition, 'text')}"]
+    else:
+        label = [name]
+    if o["values"]:
+        value = _node_value(cache, i)
+        if value is not None:
+            label.append(f"= {nt.number(value, precision)}")
+    if gradient is not None and i < gradient.size and o["adjoints"] != "none":
+        sym, anchor = eq.symbol, graph.symbols[gradient.anchor]
+        if isinstance(gradient, Gradient):
+            head = nt.partial(anchor, sym, "text")
         else:
-            label = [name]
-        if o["values"]:
-            value = _float(trace.value, sym)
-            if value is not None:
-                label.append(f"= {nt.number(value, precision)}")
-        if gradient is not None and i < n_grad and o["adjoints"] != "none":
-            assert anchor is not None
-            if isinstance(gradient, Gradient):
-                head = nt.partial(anchor, sym, "text")
-            else:
-                head = nt.partial(sym, anchor, "text")
-            dval = _float(gradient.value, sym)
-            label.append(f"{head} = {_labelled(gradient[sym], dval, o['adjoints'], precision)}")
-        style = _OUTPUT if i in outputs else _INPUT if rhs is None else _INNER
-        lines.append(f"  n{i} [label={quote(chr(10).join(label))}, {style}];")
-        if rhs is None:
-            continue
-        locals_ = trace._local_partials(i)
-        values: tuple[float, ...] | None = None
-        if o["edge_labels"] in ("both", "numeric"):
-            try:
-                values = trace._local_partial_values(i, trace._ensure_floats([i]))
-            except EvaluationError:
-                values = None
-        for k, p in enumerate(trace._parents[i]):
-            attrs = ""
-            if o["edge_labels"] != "none":
-                v = values[k] if values is not None else None
-                attrs = f" [label={quote(_labelled(locals_[k], v, o['edge_labels'], precision))}]"
-            edges.append(f"  n{p} -> n{i}{attrs};")
-    return "\n".join([*lines, *edges, "}"])
+            head = nt.partial(sym, anchor, "text")
+        dval = _float(gradient.value, sym)
+        label.append(f"{head} = {_labelled(gradient[sym], dval, o['adjoints'], precision)}")
+    return label
+
+
+def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -> list[str]:
+    """The edges into node ``i``, from each parent, labelled with the local partial."""
+    eq, how = graph.equations[i], o["edge_labels"]
+    if eq.is_input:
+        return []
+    values: tuple[float, ...] | None = None
+    if how in ("both", "numeric"):
+        try:
+            values = local_partial_values(graph, i, cache.floats([i]))
+        except EvaluationError:
+            values = None
+    out = []
+    for k, (p, local) in enumerate(zip(eq.parents, graph.local_partials(i), strict=True)):
+        attrs = ""
+        if how != "none":
+            v = values[k] if values is not None else None
+            attrs = f" [label={quote(_labelled(local, v, how, o['precision']))}]"
+        out.append(f"  n{p} -> n{i}{attrs};")
+    return out
 
 
 def _unavailable(dot: str, why: str) -> BackendUnavailableError:
@@ -239,7 +282,7 @@ def _unavailable(dot: str, why: str) -> BackendUnavailableError:
 
 
 def render(
-    source: Trace | str,
+    source: Drawable | str,
     format: str = "svg",
     *,
     gradient: Gradient | Tangents | None = None,
@@ -255,12 +298,12 @@ def render(
     """
     if isinstance(source, str):
         if gradient is not None or options:
-            raise TypeError("render(): gradient= and to_dot options need a Trace, not DOT text")
+            raise UsageError("render(): gradient= and to_dot options need a Trace, not DOT text")
         dot = source
     else:
-        dot = to_dot(source, gradient, **options)
+        dot = to_dot(source.graph, source.cache, gradient, **options)
     if not isinstance(format, str) or not format.isalnum():
-        raise ValueError(
+        raise OptionError(
             f"render(): format must be a Graphviz format name like 'svg', got {format!r}"
         )
     try:
@@ -290,7 +333,9 @@ def render(
     return done.stdout
 
 
-def to_svg(source: Trace | str, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
+def to_svg(
+    source: Drawable | str, gradient: Gradient | Tangents | None = None, **options: Any
+) -> str:
     """SVG text of a trace (or of DOT text); see :func:`render`."""
     if isinstance(source, str):
         return render(source, "svg").decode("utf-8")
@@ -323,6 +368,6 @@ class Graph:
         return bundle
 
 
-def graph(trace: Trace, gradient: Gradient | Tangents | None = None, **options: Any) -> Graph:
+def graph(trace: Drawable, gradient: Gradient | Tangents | None = None, **options: Any) -> Graph:
     """The :func:`to_dot` text as a :class:`Graph`, which Jupyter shows as an SVG picture."""
-    return Graph(to_dot(trace, gradient, **options))
+    return Graph(to_dot(trace.graph, trace.cache, gradient, **options))

@@ -11,12 +11,15 @@ Hierarchy::
     │   ├── InvalidNameError                 a name that is not an identifier
     │   ├── DuplicateNameError               a name used twice in one trace
     │   ├── UnknownSymbolError               a Symbol this trace did not create
-    │   └── NotANodeError                    differentiating w.r.t. a non-node expression
+    │   ├── NotANodeError                    differentiating w.r.t. a non-node expression
+    │   └── InvalidExpressionError (+ TypeError)  a definition that is not an expression
     ├── EvaluationError (ArithmeticError)    numbers
     │   ├── MissingValueError (+ LookupError)  inputs without values
     │   ├── InvalidValueError (+ TypeError)    a value that is not a real number
     │   └── NonRealValueError                complex, infinite or undefined result
     ├── PathExplosionError (ValueError)      too many paths to list
+    ├── UsageError (TypeError)               a call with a missing or wrong argument
+    │   └── OptionError (+ ValueError)       an unknown or invalid keyword option
     ├── ParseError (ValueError)              untrusted expression text rejected
     ├── ExerciseError (ValueError)           an exercise file is invalid
     └── BackendUnavailableError (ImportError)  optional dependency missing
@@ -29,16 +32,19 @@ __all__ = [
     "DuplicateNameError",
     "EvaluationError",
     "ExerciseError",
+    "InvalidExpressionError",
     "InvalidNameError",
     "InvalidValueError",
     "MissingValueError",
     "NonRealValueError",
     "NotANodeError",
+    "OptionError",
     "ParseError",
     "PathExplosionError",
     "SymtraceError",
     "TraceError",
     "UnknownSymbolError",
+    "UsageError",
 ]
 
 
@@ -122,6 +128,18 @@ class NotANodeError(TraceError):
     """
 
 
+class InvalidExpressionError(TraceError, TypeError):
+    """A definition or a query is not an expression in the trace's nodes.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> t.define("y", [1, 2])
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.InvalidExpressionError: definition of 'y': expected a SymPy expression ...
+    """
+
+
 class EvaluationError(SymtraceError, ArithmeticError):
     """A numeric value could not be computed.
 
@@ -200,17 +218,48 @@ class PathExplosionError(SymtraceError, ValueError):
     """
 
 
+class UsageError(SymtraceError, TypeError):
+    """A function was called with a missing, extra or wrong-typed argument.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> t.diff(t.input("x"))
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.UsageError: diff() needs at least one node to differentiate with respect to
+    """
+
+
+class OptionError(UsageError, ValueError):
+    """A keyword option is unknown, or its value is not one it accepts.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> t.derivation(t.input("x"), colour="red")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.OptionError: derivation() got unexpected option 'colour'; ...
+    """
+
+
 class ParseError(SymtraceError, ValueError):
     """Expression text was rejected by symtrace's safe parser.
 
     ``text`` is the offending source, ``lineno``/``col_offset`` (1-based line,
     0-based column, as in :mod:`ast`) point at the offending part when known.
+    ``unknown_name`` is the name when the text uses one that is not defined (callers
+    add hints, e.g. "defined later"), else ``None``.
 
     >>> from symtrace.parsing import parse_expression
     >>> parse_expression("a.real", {})
     Traceback (most recent call last):
     ...
     symtrace.errors.ParseError: ...
+    >>> try:
+    ...     parse_expression("2*q", {})
+    ... except ParseError as err:
+    ...     print(err.unknown_name)
+    q
     """
 
     def __init__(
@@ -219,11 +268,13 @@ class ParseError(SymtraceError, ValueError):
         text: str = "",
         lineno: int | None = None,
         col_offset: int | None = None,
+        unknown_name: str | None = None,
     ) -> None:
         super().__init__(message)
         self.text = text
         self.lineno = lineno
         self.col_offset = col_offset
+        self.unknown_name = unknown_name
 
 
 class ExerciseError(SymtraceError, ValueError):

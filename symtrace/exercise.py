@@ -61,7 +61,7 @@ from typing import Any
 
 import sympy
 
-from .check import Report, _parse_key, _read_claim, check
+from .check import Report, parse_key, read_claim
 from .errors import ExerciseError, ParseError, SymtraceError
 from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
@@ -116,8 +116,7 @@ class Exercise:
     def check(self, answers: Mapping[str, Any] | None = None) -> Report:
         """Grade the file's answers (or ``answers``) against its trace."""
         try:
-            return check(
-                self.trace,
+            return self.trace.check(
                 self.answers if answers is None else answers,
                 output=self.output,
                 rel_tol=self.rel_tol,
@@ -287,9 +286,8 @@ def loads(text: str, source: str = "<string>") -> Exercise:
             expr = parse_expression(expr_text, names, lineno=loc.line("define", name))
         except ParseError as exc:
             message = f"definition of {name!r}: {exc}"
-            bad = re.search(r"unknown name '([^']+)'", str(exc))
-            if bad and bad.group(1) in later:
-                ref = bad.group(1)
+            ref = exc.unknown_name
+            if ref is not None and ref in later:
                 message += (
                     f". {ref!r} is defined later"
                     + (f" (line {later[ref]})" if later[ref] else "")
@@ -303,7 +301,7 @@ def loads(text: str, source: str = "<string>") -> Exercise:
         except SymtraceError as exc:
             raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
     try:
-        trace._ensure_floats(range(len(trace)))
+        trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
         raise ExerciseError(f"{source}: {exc}") from None
 
@@ -312,7 +310,7 @@ def loads(text: str, source: str = "<string>") -> Exercise:
         output = trace.nodes[-1]
     elif out_name not in trace:
         raise loc.error(
-            "", "output", f"output {out_name!r} is not a node (nodes: {trace._names_list()})"
+            "", "output", f"output {out_name!r} is not a node (nodes: {trace.graph.names_list()})"
         )
     else:
         output = trace[out_name]
@@ -331,13 +329,12 @@ def loads(text: str, source: str = "<string>") -> Exercise:
 
     claims: dict[str, Any] = {}
     lines: dict[str, int] = {}
-    out_index = trace._index[output]
     for key, raw in answers.items():
         line = loc.line("answers", key)
         if line is not None:
             lines[key] = line
         try:
-            _parse_key(trace, key, out_index)
+            parse_key(trace.graph, key, output)
         except SymtraceError as exc:
             raise loc.error("answers", key, str(exc)) from None
         if isinstance(raw, _Written):
@@ -349,7 +346,7 @@ def loads(text: str, source: str = "<string>") -> Exercise:
                 f"answer {key!r}: expected a number or a string, got {type(raw).__name__}",
             )
         try:
-            _read_claim(trace, key, raw, True, True, line)
+            read_claim(trace.graph, key, raw, lineno=line)
         except ParseError as exc:
             raise loc.error("answers", key, str(exc), exc.col_offset) from None
         except SymtraceError as exc:

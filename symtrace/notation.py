@@ -28,34 +28,52 @@ Numbers are written to a number of significant digits (default 6):
 ('-2', '0.693147', '11.65')
 >>> number(1.5e-9, fmt="latex")
 '1.5 \\\\cdot 10^{-9}'
+
+This module also holds what every view, the report and the command line share: the
+option validator (:func:`validate_options`), the LaTeX escaper for running text
+(:func:`latex_escape`) and the table grid (:func:`grid`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 import sympy
 from sympy.printing.conventions import split_super_sub
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode
 from sympy.printing.str import StrPrinter
 
+from .errors import OptionError
+
 __all__ = [
     "FORMATS",
+    "LATEX_SPECIAL",
+    "Rule",
     "UnicodeStrPrinter",
     "adjoint_symbol",
+    "check_flag",
     "check_format",
+    "check_precision",
+    "check_string",
     "expr",
     "expr_product",
+    "grid",
     "inline",
+    "latex_escape",
     "name",
     "number",
     "number_product",
+    "one_of",
     "options_error",
     "partial",
     "product",
     "tangent_symbol",
+    "validate_options",
+    "width",
 ]
 
 FORMATS = ("text", "markdown", "latex")
@@ -69,7 +87,7 @@ _TIMES = {"text": " · ", "latex": r" \cdot ", "markdown": r" \cdot "}
 def check_format(fmt: str) -> str:
     """``fmt`` if it is one of :data:`FORMATS`; a clear ValueError otherwise."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}")
+        raise OptionError(f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}")
     return fmt
 
 
@@ -149,24 +167,43 @@ def tangent_symbol(sym: sympy.Symbol) -> sympy.Symbol:
     return _decorated(sym, "dot")
 
 
-def number(value: float | None, precision: int = DEFAULT_PRECISION, fmt: str = "text") -> str:
+def number(
+    value: float | None,
+    precision: int = DEFAULT_PRECISION,
+    fmt: str = "text",
+    *,
+    whole: bool = False,
+    paren: bool = False,
+    undefined: str | None = None,
+) -> str:
     """A float to ``precision`` significant digits; ``-0`` is written ``0``.
 
     LaTeX writes exponents as ``\\cdot 10^{k}``; ``None`` (no value) is written ``?``.
+    ``whole=True`` writes an integer-valued float below ``1e15`` with all its digits;
+    ``paren=True`` puts a negative number in parentheses; ``undefined`` (when given)
+    is written for ``None``, NaN and infinities.
+
+    >>> number(1234567.0), number(1234567.0, whole=True), number(-2.0, paren=True)
+    ('1.23457e+06', '1234567', '(-2)')
+    >>> number(None), number(float("nan"), undefined="undefined")
+    ('?', 'undefined')
     """
-    if value is None:
-        return "?"
+    if value is None or (undefined is not None and not math.isfinite(value)):
+        return "?" if undefined is None else undefined
     if value == 0:
         return "0"
     if math.isnan(value) or math.isinf(value):
         if fmt == "text":
             return str(value)
         return r"\text{NaN}" if math.isnan(value) else ("-" if value < 0 else "") + r"\infty"
-    s = f"{value:.{precision}g}"
-    if fmt != "text" and "e" in s:
-        mantissa, exponent = s.split("e")
-        s = rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return s
+    if whole and value == int(value) and abs(value) < 1e15:
+        s = str(int(value))
+    else:
+        s = f"{value:.{precision}g}"
+        if fmt != "text" and "e" in s:
+            mantissa, exponent = s.split("e")
+            s = rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+    return _paren(s, fmt) if paren and s.startswith("-") else s
 
 
 def _paren(s: str, fmt: str) -> str:
@@ -185,8 +222,6 @@ def expr_product(factors: list[Any], fmt: str) -> str:
     >>> expr_product([a + b, -a, b], "text"), expr_product([a + b], "text")
     ('(a + b) · (-a) · b', 'a + b')
     """
-    from sympy.printing.precedence import PRECEDENCE, precedence
-
     if len(factors) == 1:
         return expr(factors[0], fmt)
     out = []
@@ -209,11 +244,192 @@ def number_product(values: Sequence[float | None], precision: int, fmt: str) -> 
     return product([_paren(s, fmt) if s.startswith("-") else s for s in printed], fmt)
 
 
-def options_error(what: str, unknown: list[str], valid: dict[str, Any]) -> TypeError:
-    """The TypeError for options a view does not know, listing the valid ones."""
+# ---------------------------------------------------------------------- options
+
+Rule: TypeAlias = Callable[[str, str, Any], None]
+"""A check of one option: ``rule(what, key, value)`` raises if ``value`` is not accepted."""
+
+
+def options_error(what: str, unknown: list[str], valid: Mapping[str, Any]) -> OptionError:
+    """The error for options ``what`` does not know, listing the valid ones and defaults."""
     listing = ", ".join(f"{k}={v!r}" for k, v in valid.items())
     plural = "s" if len(unknown) > 1 else ""
-    return TypeError(
-        f"{what} got unexpected option{plural} {', '.join(map(repr, unknown))}; "
-        f"valid options (with defaults): {listing}"
+    valid_text = f"valid options (with defaults): {listing}" if valid else "it takes no options"
+    return OptionError(
+        f"{what} got unexpected option{plural} {', '.join(map(repr, unknown))}; {valid_text}"
+    )
+
+
+def check_precision(what: str, key: str, value: Any) -> None:
+    """:data:`Rule` for a number of significant digits: an integer from 1 to 17."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 17:
+        raise OptionError(f"{what}: {key} must be an integer from 1 to 17, got {value!r}")
+
+
+def check_flag(what: str, key: str, value: Any) -> None:
+    """:data:`Rule` for an option that is ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise OptionError(f"{what}: {key} must be True or False, got {value!r}")
+
+
+def check_string(what: str, key: str, value: Any) -> None:
+    """:data:`Rule` for an option that is a string."""
+    if not isinstance(value, str):
+        raise OptionError(f"{what}: {key} must be a string, got {value!r}")
+
+
+def one_of(*choices: Any) -> Rule:
+    """:data:`Rule` for an option that takes one of ``choices``."""
+
+    def rule(what: str, key: str, value: Any) -> None:
+        if value not in choices:
+            raise OptionError(
+                f"{what}: {key} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            )
+
+    return rule
+
+
+def validate_options(
+    what: str,
+    given: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    rules: Mapping[str, Rule] | None = None,
+) -> dict[str, Any]:
+    """``defaults`` updated with ``given``, each value checked by its rule.
+
+    ``what`` names the caller in messages (``"derivation()"``).  An option not in
+    ``defaults`` raises :class:`~symtrace.errors.OptionError` listing the valid ones
+    with their defaults; ``rules`` maps option names to :data:`Rule` checks
+    (:func:`check_precision`, :func:`check_flag`, :func:`check_string`,
+    :func:`one_of`), applied to the given and the default values alike.
+
+    >>> validate_options("view()", {"precision": 3}, {"precision": 6, "nodes": None})
+    {'precision': 3, 'nodes': None}
+    >>> validate_options("view()", {"digits": 3}, {"precision": 6})
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.OptionError: view() got unexpected option 'digits'; valid options ...
+    >>> rules = {"precision": check_precision}
+    >>> validate_options("view()", {"precision": 0}, {"precision": 6}, rules)
+    Traceback (most recent call last):
+    ...
+    ValueError: view(): precision must be an integer from 1 to 17, got 0
+    """
+    unknown = [k for k in given if k not in defaults]
+    if unknown:
+        raise options_error(what, unknown, defaults)
+    out = {**defaults, **given}
+    for key, rule in (rules or {}).items():
+        if key in out:
+            rule(what, key, out[key])
+    return out
+
+
+# ------------------------------------------------------------ text and tables
+
+LATEX_SPECIAL: dict[str, str] = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "∂": r"$\partial$",
+    "·": r"$\cdot$",
+    "✓": r"$\checkmark$",
+    "−": "-",
+    "±": r"$\pm$",
+    "≈": r"$\approx$",
+}
+"""How :func:`latex_escape` writes LaTeX's special characters and a few symbols."""
+
+
+def latex_escape(text: str) -> str:
+    """Running text (not math) made safe for LaTeX: specials escaped, symbols as math.
+
+    >>> print(latex_escape("50% of dL/dx_1 ≈ ∂L/∂x & more"))
+    50\\% of dL/dx\\_1 $\\approx$ $\\partial$L/$\\partial$x \\& more
+    """
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def width(s: str) -> int:
+    """The number of columns ``s`` takes in a terminal (combining marks take none)."""
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
+
+
+def grid(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    fmt: str,
+    title: str = "",
+    *,
+    rule: str = "─",
+    math: bool = True,
+    columns: str | None = None,
+) -> str:
+    """A table: aligned text columns, a Markdown pipe table, or a LaTeX table.
+
+    Cells are already written in ``fmt``; this only lays them out.  Text columns are
+    separated by two spaces, with a line of ``rule`` under the header; Markdown cells
+    have ``|`` escaped and newlines turned into spaces.  In LaTeX, ``math=True`` gives
+    an ``array`` inside ``\\[ ... \\]`` (cells are math, header cells plain words put
+    in ``\\text``); ``math=False`` a ``tabular`` of text cells.  ``columns`` is the
+    LaTeX column specification (default ``l`` for each).  ``title`` goes above the
+    table (a comment in LaTeX).
+
+    >>> print(grid(["node", "value"], [["a", "2"], ["L̅", "-8"]], "text", "Values"))
+    Values
+    node  value
+    ────  ─────
+    a     2
+    L̅     -8
+    >>> print(grid(["x", "y"], [["1", "a|b"]], "markdown"))
+    | x | y |
+    |---|---|
+    | 1 | a\\|b |
+    """
+    cols = columns if columns is not None else "l" * len(header)
+    if fmt == "text":
+        widths = [max(width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+
+        def line(cells: Sequence[str]) -> str:
+            padded = [c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)]
+            return "  ".join(padded).rstrip()
+
+        under = "  ".join(rule * w for w in widths)
+        out = [line(header), under, *(line(r) for r in rows)]
+        return "\n".join(([title] if title else []) + out)
+    if fmt == "markdown":
+
+        def cell(s: str) -> str:
+            return s.replace("|", "\\|").replace("\n", " ")
+
+        out = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(cell(c) for c in r) + " |" for r in rows),
+        ]
+        return "\n".join(([title, ""] if title else []) + out)
+    check_format(fmt)
+    top = f"% {title}\n" if title else ""
+    if not math:
+        lines = [
+            f"\\begin{{tabular}}{{{cols}}}",
+            " & ".join(header) + " \\\\",
+            "\\hline",
+            *(" & ".join(r) + " \\\\" for r in rows),
+            "\\end{tabular}",
+        ]
+        return top + "\n".join(lines)
+    head = " & ".join(rf"\text{{{h}}}" for h in header)
+    body = "".join(" & ".join(r) + " \\\\\n" for r in rows)
+    return (
+        f"{top}\\[\n\\begin{{array}}{{{cols}}}\n\\hline\n{head} \\\\\n\\hline\n"
+        f"{body}\\hline\n\\end{{array}}\n\\]"
     )

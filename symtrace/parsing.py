@@ -702,7 +702,11 @@ class _Parser:
         close = difflib.get_close_matches(name, [*known, *CONSTANTS, *FUNCTIONS], n=1)
         if close:
             hint += f"; did you mean {close[0]!r}?"
-        self.fail(node, f"unknown name {name!r}", hint, quote=False)
+        try:
+            self.fail(node, f"unknown name {name!r}", hint, quote=False)
+        except ParseError as exc:
+            exc.unknown_name = name  # for callers' hints (exercise: "defined later")
+            raise
 
     def check_call(self, node: ast.Call) -> None:
         func = node.func

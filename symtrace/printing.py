@@ -12,31 +12,38 @@ Numbers are read from the engine (``Gradient.value``, ``Tangents.value``,
 >>> t = Trace()
 >>> a, b, c, f = t.inputs("a b c f", values=(2, -3, 10, -2))
 >>> e = t.define("e", a * b); d = t.define("d", e + c); L = t.define("L", d * f)
->>> print(derivation(t, L, nodes=[e, a]))
+>>> print(derivation(t.graph, t.cache, L, nodes=[e, a]))
 Backward pass for L at a = 2, b = -3, c = 10, f = -2
 ∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
 ∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
 
+The views are made from a trace's :class:`~symtrace.graph.Graph` and
+:class:`~symtrace.evaluation.ValueCache` (``Trace.derivation`` and ``Trace.table`` call
+:func:`derivation` and :func:`table` with ``t.graph, t.cache``).  :func:`render` renders
+the engine's results (:class:`~symtrace.Gradient`, :class:`~symtrace.Tangents`,
+:class:`~symtrace.Paths`), whose ``str()`` and ``to_*`` methods call it.
+
 Options (given when the view is made, or again to ``to_text``/``to_markdown``/
-``to_latex`` to override them) are validated; unknown ones raise ``TypeError``.
+``to_latex`` to override them) are validated by
+:func:`symtrace.notation.validate_options`; unknown ones raise
+:class:`~symtrace.errors.OptionError` (a ``TypeError``).
 """
 
 from __future__ import annotations
 
-import unicodedata
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 
 from . import notation as nt
 from .derivatives import Gradient, Paths, Step, Tangents
 from .display import Renderable
-from .errors import EvaluationError
-
-if TYPE_CHECKING:
-    from .trace import Trace
+from .errors import EvaluationError, OptionError, UsageError
+from .evaluation import ValueCache
+from .graph import Graph
 
 __all__ = [
     "Derivation",
@@ -44,10 +51,11 @@ __all__ = [
     "Table",
     "TableRow",
     "derivation",
+    "render",
     "render_gradient",
+    "render_graph",
     "render_paths",
     "render_tangents",
-    "render_trace",
     "table",
 ]
 
@@ -76,34 +84,32 @@ PATHS_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
 TRACE_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
 """Options of the rendering of a :class:`~symtrace.Trace`."""
 
+_RULES: dict[str, nt.Rule] = {
+    "precision": nt.check_precision,
+    "symbolic_only": nt.check_flag,
+    "numeric_only": nt.check_flag,
+    "expanded": nt.check_flag,
+}
+
 
 # ---------------------------------------------------------------------- helpers
 
 
 def _options(what: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """``defaults`` updated with ``given``; unknown or ill-typed options raise."""
-    unknown = [k for k in given if k not in defaults]
-    if unknown:
-        raise nt.options_error(what, unknown, dict(defaults))
-    out = {**defaults, **given}
-    p = out.get("precision")
-    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 17:
-        raise ValueError(f"{what}: precision must be an integer from 1 to 17, got {p!r}")
-    for flag in ("symbolic_only", "numeric_only", "expanded"):
-        if flag in out and not isinstance(out[flag], bool):
-            raise TypeError(f"{what}: {flag} must be True or False, got {out[flag]!r}")
+    out = nt.validate_options(what, given, defaults, _RULES)
     if out.get("symbolic_only") and out.get("numeric_only"):
-        raise ValueError(f"{what}: symbolic_only and numeric_only cannot both be True")
+        raise OptionError(f"{what}: symbolic_only and numeric_only cannot both be True")
     return out
 
 
-def _select(trace: Trace, nodes: Any, default: list[int], reverse: bool) -> list[int]:
+def _select(graph: Graph, nodes: Any, default: list[int], reverse: bool) -> list[int]:
     """The node indices to show: ``nodes`` (names or Symbols) in display order, or ``default``."""
     if nodes is None:
         return default
     if isinstance(nodes, str | sympy.Symbol):
         nodes = [nodes]
-    chosen = {trace._idx(n) for n in nodes}
+    chosen = {graph.index(n) for n in nodes}
     return sorted(chosen, reverse=reverse)
 
 
@@ -114,10 +120,18 @@ def _value_or_none(fn: Any, *args: Any) -> float | None:
         return None
 
 
-def _given(sweep: Gradient | Tangents) -> dict[sympy.Symbol, Any]:
-    """The input values a Gradient/Tangents was made with, in trace order."""
-    syms = sweep._trace._syms
-    return {syms[i]: v for i, v in sorted(sweep._given.items())}
+def _node_value(cache: ValueCache, i: int) -> float | None:
+    """Node ``i``'s float at the cache's current inputs, or ``None`` if it has none."""
+    try:
+        value = cache.floats([i])[i]
+    except EvaluationError:
+        return None
+    return None if value is None else float(value)
+
+
+def _input_values(graph: Graph, cache: ValueCache) -> dict[sympy.Symbol, Any]:
+    """The inputs' current values, in evaluation order."""
+    return {graph.symbols[i]: v for i, v in sorted(cache.given.items())}
 
 
 def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
@@ -149,47 +163,6 @@ def _equation_lines(lines: list[list[str]], fmt: str, header: str = "") -> str:
         items = "\n".join(f"- ${e}$" for e in eqs)
         return f"{header}\n\n{items}" if header else items
     return "\n".join(([header] if header else []) + eqs)
-
-
-def _width(s: str) -> int:
-    return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
-
-
-def _grid(header: list[str], rows: list[list[str]], fmt: str, title: str = "") -> str:
-    """A table: aligned text columns, a Markdown pipe table, or a LaTeX ``array``.
-
-    Cells are already written in ``fmt`` (LaTeX for Markdown and LaTeX); header cells
-    are plain words.
-    """
-    if fmt == "text":
-        widths = [max(_width(r[k]) for r in [header, *rows]) for k in range(len(header))]
-
-        def line(cells: list[str]) -> str:
-            padded = [c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)]
-            return "  ".join(padded).rstrip()
-
-        rule = "  ".join("─" * w for w in widths)
-        out = [line(header), rule, *(line(r) for r in rows)]
-        return "\n".join(([title] if title else []) + out)
-    if fmt == "markdown":
-
-        def cell(s: str) -> str:
-            return s.replace("|", "\\|")
-
-        out = [
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(cell(c) for c in r) + " |" for r in rows),
-        ]
-        return "\n".join(([title, ""] if title else []) + out)
-    cols = "l" * len(header)
-    head = " & ".join(rf"\text{{{h}}}" for h in header)
-    body = "".join(" & ".join(r) + " \\\\\n" for r in rows)
-    top = f"% {title}\n" if title else ""
-    return (
-        f"{top}\\[\n\\begin{{array}}{{{cols}}}\n\\hline\n{head} \\\\\n\\hline\n"
-        f"{body}\\hline\n\\end{{array}}\n\\]"
-    )
 
 
 def _math(s: str, fmt: str) -> str:
@@ -245,41 +218,51 @@ class Derivation(Renderable):
     and a sum over the consumers when there are several.
     """
 
-    def __init__(self, trace: Trace, y: Any, mode: str, wrt: Any, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        cache: ValueCache,
+        y: Any,
+        mode: str,
+        wrt: Any,
+        options: dict[str, Any],
+    ) -> None:
         if mode not in ("reverse", "forward"):
-            raise ValueError(f"derivation(): mode must be 'reverse' or 'forward', got {mode!r}")
+            raise OptionError(f"derivation(): mode must be 'reverse' or 'forward', got {mode!r}")
         self._options = _options("derivation()", options, DERIVATION_OPTIONS)
-        self.trace = trace
+        self.graph = graph
         self.mode = mode
-        iy = trace._idx(y)
-        self.output = trace._syms[iy]
+        iy = graph.index(y)
+        self.output = graph.symbols[iy]
         self.sweep: Gradient | Tangents
         if mode == "reverse":
             if wrt is not None:
-                raise TypeError(
+                raise UsageError(
                     "derivation(mode='reverse') takes no wrt=: a backward pass gives "
                     "the derivative with respect to every node; use nodes=[...] to show "
                     "only some, or mode='forward', wrt=x for a forward pass"
                 )
-            self.sweep = trace.grad(self.output)
+            self.sweep = Gradient(graph, cache, iy)
             self.wrt = None
-            anchor = iy
-            default = sorted(trace._ancestors([iy]), reverse=True)
+            default = sorted(graph.ancestors([iy]), reverse=True)
         else:
             if wrt is None:
-                names = ", ".join(s.name for s in trace.input_nodes)
-                raise TypeError(
+                names = ", ".join(graph.symbols[i].name for i in graph.input_indices)
+                raise UsageError(
                     "derivation(mode='forward') needs wrt=<node>: the node the forward "
                     f"pass differentiates with respect to (inputs: {names})"
                 )
-            ix = trace._idx(wrt)
-            self.wrt = trace._syms[ix]
-            self.sweep = trace.tangents(self.wrt)
-            anchor = ix
-            default = sorted(trace._ancestors([iy]) & trace._descendants([ix]))
-        self._anchor = anchor
+            ix = graph.index(wrt)
+            self.wrt = graph.symbols[ix]
+            self.sweep = Tangents(graph, cache, ix)
+            default = sorted(graph.ancestors([iy]) & graph.descendants([ix]))
         self._default = default
-        self._values = _value_or_none(self.sweep.value, trace._syms[anchor]) is not None
+        self._values = _value_or_none(self.sweep.value, self._anchor) is not None
+
+    @property
+    def _anchor(self) -> sympy.Symbol:
+        """The seed node: the output (reverse mode) or ``wrt`` (forward mode)."""
+        return self.graph.symbols[self.sweep.anchor]
 
     @property
     def options(self) -> dict[str, Any]:
@@ -288,18 +271,17 @@ class Derivation(Renderable):
 
     def lines(self, nodes: Any = None) -> tuple[DerivationLine, ...]:
         """The structured steps, in display order (``nodes`` as for the option)."""
-        trace = self.trace
         out = []
-        for i in _select(trace, nodes, self._default, self.mode == "reverse"):
-            sym = trace._syms[i]
-            steps = () if i == self._anchor else self.sweep.steps(sym)
+        for i in _select(self.graph, nodes, self._default, self.mode == "reverse"):
+            sym = self.graph.symbols[i]
+            steps = () if i == self.sweep.anchor else self.sweep.steps(sym)
             value = self.sweep.value(sym) if self._values else None
             out.append(DerivationLine(sym, steps, self.sweep[sym], value))
         return tuple(out)
 
     def _chain(self, node: sympy.Symbol, step: Step, fmt: str) -> tuple[str, bool]:
         """``∂L/∂d · ∂d/∂e`` for one step, and whether the seed factor was left out."""
-        anchor = self.trace._syms[self._anchor]
+        anchor = self._anchor
         if self.mode == "reverse":
             upstream = nt.partial(anchor, step.via, fmt)
             local = nt.partial(step.via, node, fmt)
@@ -316,10 +298,10 @@ class Derivation(Renderable):
         numeric = not o["symbolic_only"]
         if numeric and not self._values:
             if o["numeric_only"]:
-                self.sweep.value(self.trace._syms[self._anchor])  # raises the engine's error
+                self.sweep.value(self._anchor)  # raises the engine's error
             numeric = False
-        trace = self.trace
-        anchor = trace._syms[self._anchor]
+        expand = self.graph.expand
+        anchor = self._anchor
         forward = self.mode == "forward"
 
         rows = []
@@ -344,13 +326,13 @@ class Derivation(Renderable):
                 if not forward:
                     factors.reverse()
                 sym_terms.append(
-                    nt.expr_product([trace.expand(f) if expanded else f for f in factors], fmt)
+                    nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
                 )
                 values = [step.local_value] if one else [step.local_value, step.upstream_value]
                 if not forward:
                     values.reverse()
                 num_terms.append(nt.number_product(values, precision, fmt))
-            result = trace.expand(line.result) if expanded else line.result
+            result = expand(line.result) if expanded else line.result
             parts = [lhs, " + ".join(chains) if chains else ""]
             if symbolic:
                 parts += [" + ".join(sym_terms), nt.expr(result, fmt)]
@@ -365,7 +347,7 @@ class Derivation(Renderable):
     def _header(self, fmt: str, precision: int) -> str:
         at = ""
         if self._values:
-            at = " at " + _at(_given(self.sweep), fmt, precision)
+            at = " at " + _at(self.sweep.input_values, fmt, precision)
         out = nt.name(self.output, "text" if fmt == "text" else "latex")
         if self.mode == "reverse":
             return f"Backward pass for {nt.inline(out, fmt)}{at}"
@@ -376,9 +358,17 @@ class Derivation(Renderable):
 
 
 def derivation(
-    trace: Trace, y: Any, *, mode: str = "reverse", wrt: Any = None, **options: Any
+    graph: Graph,
+    cache: ValueCache,
+    y: Any,
+    *,
+    mode: str = "reverse",
+    wrt: Any = None,
+    **options: Any,
 ) -> Derivation:
-    """The chain rule written out for every node that ``y`` depends on.
+    """The chain rule written out for every node of ``graph`` that ``y`` depends on.
+
+    Usually called as ``t.derivation(y, ...)``; numbers are at ``cache``'s input values.
 
     ``mode="reverse"`` (default) gives the backward pass: ``∂y/∂node`` for every node,
     from the output down, each as the sum over the node's consumers.
@@ -398,23 +388,23 @@ def derivation(
     >>> t = Trace()
     >>> x = t.input("x", 3)
     >>> s = t.define("s", x**2); y = t.define("y", s + x)
-    >>> print(derivation(t, y, symbolic_only=True))
+    >>> print(derivation(t.graph, t.cache, y, symbolic_only=True))
     Backward pass for y at x = 3
     ∂y/∂y = 1
     ∂y/∂s = 1
     ∂y/∂x = ∂y/∂s · ∂s/∂x + ∂y/∂y · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
-    >>> print(derivation(t, y, mode="forward", wrt=x, numeric_only=True))
+    >>> print(derivation(t.graph, t.cache, y, mode="forward", wrt=x, numeric_only=True))
     Forward pass with respect to x, toward y at x = 3
     ∂x/∂x = 1
     ∂s/∂x = 6
     ∂y/∂x = ∂y/∂x · ∂x/∂x + ∂y/∂s · ∂s/∂x = 1 · 1 + 1 · 6 = 7
-    >>> print(derivation(t, y, nodes=[s]).to_latex())
+    >>> print(derivation(t.graph, t.cache, y, nodes=[s]).to_latex())
     % Backward pass for y at x = 3
     \\begin{align*}
     \\frac{\\partial y}{\\partial s} &= 1
     \\end{align*}
     """
-    return Derivation(trace, y, mode, wrt, options)
+    return Derivation(graph, cache, y, mode, wrt, options)
 
 
 # ----------------------------------------------------------------------- tables
@@ -447,31 +437,41 @@ class Table(Renderable):
     the output down).  ``rows`` holds the content with the engine's numbers.
     """
 
-    def __init__(self, trace: Trace, y: Any, mode: str, wrt: Any, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        cache: ValueCache,
+        y: Any,
+        mode: str,
+        wrt: Any,
+        options: dict[str, Any],
+    ) -> None:
         self._options = _options("table()", options, TABLE_OPTIONS)
         if mode == "forward" and wrt is None:
             mode = "primal"
         if mode not in ("primal", "forward", "reverse"):
-            raise ValueError(
+            raise OptionError(
                 f"table(): mode must be 'forward' (with wrt=<input> for the tangent trace), "
                 f"'primal' or 'reverse', got {mode!r}"
             )
         if mode != "forward" and wrt is not None:
-            raise TypeError(
+            raise UsageError(
                 f"table(mode={mode!r}) takes no wrt=: only the forward tangent trace is "
                 "taken with respect to one node"
             )
-        self.trace = trace
+        self.graph = graph
+        self.cache = cache
         self.mode = mode
-        iy = trace._idx(y)
-        self.output = trace._syms[iy]
-        self.wrt = None if wrt is None else trace._syms[trace._idx(wrt)]
-        self._order = sorted(trace._ancestors([iy]), reverse=mode == "reverse")
+        iy = graph.index(y)
+        self.output = graph.symbols[iy]
+        ix = None if wrt is None else graph.index(wrt)
+        self.wrt = None if ix is None else graph.symbols[ix]
+        self._order = sorted(graph.ancestors([iy]), reverse=mode == "reverse")
         self.sweep: Gradient | Tangents | None = None
         if mode == "reverse":
-            self.sweep = trace.grad(self.output)
-        elif mode == "forward":
-            self.sweep = trace.tangents(self.wrt)
+            self.sweep = Gradient(graph, cache, iy)
+        elif ix is not None:
+            self.sweep = Tangents(graph, cache, ix)
         self._rows_cache: dict[Any, tuple[TableRow, ...]] = {}
 
     @property
@@ -485,10 +485,11 @@ class Table(Renderable):
         return self._rows(None)
 
     def _rows(self, nodes: Any) -> tuple[TableRow, ...]:
-        key = None if nodes is None else tuple(self.trace._idx(n) for n in nodes)
+        graph, sweep = self.graph, self.sweep
+        key = None if nodes is None else tuple(graph.index(n) for n in nodes)
         if key in self._rows_cache:
             return self._rows_cache[key]
-        trace, sweep = self.trace, self.sweep
+        syms = graph.symbols
         order = self._order
         if nodes is not None:
             chosen = set(key or ())
@@ -496,28 +497,27 @@ class Table(Renderable):
         keep = set(self._order)
         out = []
         for i in order:
-            sym = trace._syms[i]
-            rhs = trace._defs[i]
-            value = _value_or_none(trace.value, sym)
+            sym, rhs = syms[i], graph.equations[i].definition
+            value = _node_value(self.cache, i)
             if sweep is None:
                 out.append(TableRow(sym, rhs, value))
                 continue
             dvalue = _value_or_none(sweep.value, sym)
             steps = sweep.steps(sym)
             contributions = tuple(s.value for s in steps)
-            if i == sweep._anchor:
+            if i == sweep.anchor:
                 out.append(TableRow(sym, rhs, value, None, (), dvalue))
                 continue
             terms: list[sympy.Expr] = []
             if isinstance(sweep, Gradient):
-                for c in trace._consumers[i]:
+                for c in graph.consumers[i]:
                     if c in keep:
-                        local = trace.partial(trace._syms[c], sym)
-                        terms.append(nt.adjoint_symbol(trace._syms[c]) * local)
+                        local = graph.local_partial(c, i)
+                        terms.append(nt.adjoint_symbol(syms[c]) * local)
             elif rhs is not None:
-                for p in trace._parents[i]:
-                    local = trace.partial(sym, trace._syms[p])
-                    terms.append(local * nt.tangent_symbol(trace._syms[p]))
+                for p in graph.equations[i].parents:
+                    local = graph.local_partial(i, p)
+                    terms.append(local * nt.tangent_symbol(syms[p]))
             deriv = sympy.Add(*terms) if terms else sympy.S.Zero
             out.append(TableRow(sym, rhs, value, deriv, contributions, dvalue))
         rows = tuple(out)
@@ -543,7 +543,7 @@ class Table(Renderable):
             header = ["node", "value", "adjoint", "terms", "adjoint value"]
         elif self.mode == "forward":
             header += ["tangent", "terms", "tangent value"]
-        anchor = None if self.sweep is None else self.trace._syms[self.sweep._anchor]
+        anchor = None if self.sweep is None else self.graph.symbols[self.sweep.anchor]
         cells = []
         for r in rows:
             row = [_math(nt.name(r.node, fmt), fmt)]
@@ -565,13 +565,13 @@ class Table(Renderable):
                 row.append(contributions(r.contributions))
                 row.append(num(r.derivative_value))
             cells.append(row)
-        return _grid(header, cells, fmt, self._title(fmt, precision))
+        return nt.grid(header, cells, fmt, self._title(fmt, precision))
 
     def _title(self, fmt: str, precision: int) -> str:
         def nm(sym: Any) -> str:
             return nt.inline(nt.name(sym, fmt), fmt)
 
-        given = self.trace.input_values
+        given = _input_values(self.graph, self.cache)
         at = f" at {_at(given, fmt, precision)}" if given else ""
         if self.mode == "primal":
             return f"Forward primal trace of {nm(self.output)}{at}"
@@ -583,8 +583,17 @@ class Table(Renderable):
         return f"Reverse adjoint trace of {nm(self.output)}{at}"
 
 
-def table(trace: Trace, y: Any, mode: str = "reverse", wrt: Any = None, **options: Any) -> Table:
+def table(
+    graph: Graph,
+    cache: ValueCache,
+    y: Any,
+    mode: str = "reverse",
+    wrt: Any = None,
+    **options: Any,
+) -> Table:
     """An evaluation-trace table of ``y``, with the user's own node names.
+
+    Usually called as ``t.table(y, ...)``; numbers are at ``cache``'s input values.
 
     * ``mode="forward"`` without ``wrt`` (or ``mode="primal"``): the forward primal
       trace -- node, definition, value;
@@ -599,7 +608,7 @@ def table(trace: Trace, y: Any, mode: str = "reverse", wrt: Any = None, **option
     >>> t = Trace()
     >>> a, b = t.inputs("a b", values=(2, -3))
     >>> e = t.define("e", a * b); L = t.define("L", 2 * e)
-    >>> print(table(t, L))
+    >>> print(table(t.graph, t.cache, L))
     Reverse adjoint trace of L at a = 2, b = -3
     node  value  adjoint  terms  adjoint value
     ────  ─────  ───────  ─────  ─────────────
@@ -608,7 +617,7 @@ def table(trace: Trace, y: Any, mode: str = "reverse", wrt: Any = None, **option
     b     -3     b̅ = a*e̅         4
     a     2      a̅ = b*e̅         -6
     """
-    return Table(trace, y, mode, wrt, options)
+    return Table(graph, cache, y, mode, wrt, options)
 
 
 # -------------------------------------------------- Gradient, Tangents, Paths, Trace
@@ -617,19 +626,18 @@ def table(trace: Trace, y: Any, mode: str = "reverse", wrt: Any = None, **option
 def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any], what: str) -> str:
     o = _options(what, options, RESULT_OPTIONS)
     nt.check_format(fmt)
-    trace = sweep._trace
-    anchor = sweep._anchor
+    graph, anchor = sweep.graph, sweep.anchor
     reverse = isinstance(sweep, Gradient)
     if reverse:
-        default = sorted(trace._ancestors([anchor]), reverse=True)
+        default = sorted(graph.ancestors([anchor]), reverse=True)
     else:
-        default = sorted(i for i in trace._descendants([anchor]) if i < sweep._n)
-    idx = _select(trace, o["nodes"], default, reverse)
-    has_values = _value_or_none(sweep.value, trace._syms[anchor]) is not None
-    a = trace._syms[anchor]
+        default = sorted(i for i in graph.descendants([anchor]) if i < sweep.size)
+    idx = _select(graph, o["nodes"], default, reverse)
+    a = graph.symbols[anchor]
+    has_values = _value_or_none(sweep.value, a) is not None
     lines = []
     for i in idx:
-        sym = trace._syms[i]
+        sym = graph.symbols[i]
         lhs = nt.partial(a, sym, fmt) if reverse else nt.partial(sym, a, fmt)
         res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
         parts = [lhs, nt.expr(res, fmt)]
@@ -639,7 +647,7 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     kind = "Gradient of" if reverse else "Tangents with respect to"
     header = f"{kind} {nt.inline(nt.name(a, fmt), fmt)}"
     if has_values:
-        header += " at " + _at(_given(sweep), fmt, o["precision"])
+        header += " at " + _at(sweep.input_values, fmt, o["precision"])
     return _equation_lines(lines, fmt, header)
 
 
@@ -715,7 +723,7 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
     total.append(_math(nt.expr(p.total, fmt), fmt))
     if has_values:
         total.append(_math(nt.number(p.value, precision, fmt), fmt))
-    return _grid(header, [*rows, total], fmt, _paths_title(p, fmt))
+    return nt.grid(header, [*rows, total], fmt, _paths_title(p, fmt))
 
 
 def _paths_title(p: Paths, fmt: str) -> str:
@@ -726,19 +734,21 @@ def _paths_title(p: Paths, fmt: str) -> str:
     return out
 
 
-def render_trace(trace: Trace, fmt: str, **options: Any) -> str:
-    """The trace's equations in evaluation order, with values where inputs have them.
+def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> str:
+    """A graph's equations in evaluation order, with values where inputs have them.
+
+    This is how a :class:`~symtrace.Trace` renders (``str(t)``, ``t.to_latex()``).
 
     >>> from symtrace import Trace
     >>> t = Trace()
     >>> a, b = t.inputs("a b", values=(2, -3))
     >>> _ = t.define("e", a * b); _ = t.define("w_1", t["e"] + 1)
-    >>> print(render_trace(t, "text"))
+    >>> print(render_graph(t.graph, t.cache, "text"))
     a = 2
     b = -3
     e = a*b = -6
     w₁ = e + 1 = -5
-    >>> print(render_trace(t, "latex"))
+    >>> print(render_graph(t.graph, t.cache, "latex"))
     \\begin{align*}
     a &= 2 \\\\
     b &= -3 \\\\
@@ -749,12 +759,12 @@ def render_trace(trace: Trace, fmt: str, **options: Any) -> str:
     o = _options("Trace rendering", options, TRACE_OPTIONS)
     nt.check_format(fmt)
     lines = []
-    for sym in trace.nodes:
-        rhs = trace._defs[trace._index[sym]]
-        parts = [nt.name(sym, fmt)]
+    for eq in graph.equations:
+        rhs = eq.definition
+        parts = [nt.name(eq.symbol, fmt)]
         if rhs is not None:
             parts.append(nt.expr(rhs, fmt))
-        value = _value_or_none(trace.value, sym)
+        value = _node_value(cache, eq.index)
         if value is not None:
             parts.append(nt.number(value, o["precision"], fmt))
         elif rhs is None:
@@ -763,3 +773,35 @@ def render_trace(trace: Trace, fmt: str, **options: Any) -> str:
     if not lines:
         return "(empty trace)" if fmt == "text" else ""
     return _equation_lines(lines, fmt)
+
+
+# ---------------------------------------------------------------------- dispatch
+
+
+@functools.singledispatch
+def render(obj: object, fmt: str, **options: Any) -> str:
+    """Render one of the engine's results in ``fmt`` (``"text"``, ``"markdown"``, ``"latex"``).
+
+    Dispatches on the result's type: :class:`~symtrace.Gradient` to
+    :func:`render_gradient`, :class:`~symtrace.Tangents` to :func:`render_tangents`,
+    :class:`~symtrace.Paths` to :func:`render_paths`.  This is what their ``str()`` and
+    ``to_text``/``to_markdown``/``to_latex`` methods call
+    (:class:`~symtrace.display.Renderable`).
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> x = t.input("x", 3)
+    >>> print(render(t.tangents(x), "markdown"))
+    Tangents with respect to $x$ at $x = 3$
+    <BLANKLINE>
+    - $\\frac{\\partial x}{\\partial x} = 1$
+    """
+    raise UsageError(
+        f"symtrace.printing.render() cannot render a {type(obj).__name__}; it renders "
+        "Gradient, Tangents and Paths"
+    )
+
+
+render.register(Gradient, render_gradient)
+render.register(Tangents, render_tangents)
+render.register(Paths, render_paths)

@@ -28,7 +28,7 @@ import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.pycode import PythonCodePrinter
 
-__all__ = ["Shape", "placeholders", "shape_of"]
+__all__ = ["FLOAT_NAMESPACE", "Shape", "placeholders", "shape_of"]
 
 FloatFn = Callable[..., Any]
 
@@ -62,13 +62,14 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
 
 
-_NAMESPACE: dict[str, Any] = {
+FLOAT_NAMESPACE: dict[str, Any] = {
     "math": math,
     "_relu": _relu,
     "_sigmoid": _sigmoid,
     "_heaviside": _heaviside,
     "_sign": _sign,
 }
+"""The names generated float code may use: ``math`` and symtrace's own float helpers."""
 
 
 class FloatCodePrinter(PythonCodePrinter):
@@ -106,7 +107,7 @@ def _compile(body: str, n_args: int) -> FloatFn:
     """
     args = ", ".join(f"_p{i}" for i in range(n_args))
     source = f"def _f({args}):\n    return {body}\n"
-    namespace = dict(_NAMESPACE)
+    namespace = dict(FLOAT_NAMESPACE)
     exec(compile(source, "<symtrace shape>", "exec"), namespace)  # noqa: S102
     fn: FloatFn = namespace["_f"]
     return fn

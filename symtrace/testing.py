@@ -15,10 +15,9 @@ trace's own forward evaluation.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .trace import Trace
+from .trace import Trace
 
 __all__ = ["check_grads", "finite_difference"]
 

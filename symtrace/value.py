@@ -33,17 +33,15 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 
+from .derivatives import Gradient
 from .errors import InvalidNameError
 from .functions import relu as _sym_relu
 from .functions import sigmoid as _sym_sigmoid
-
-if TYPE_CHECKING:
-    from .derivatives import Gradient
-    from .trace import Trace
+from .trace import Trace
 
 __all__ = ["Value"]
 
@@ -833,8 +831,6 @@ def _identifier(label: str) -> str:
 
 def _build(output: Value, name: str | None) -> _Traced:
     """Translate the graph upstream of ``output`` into a new Trace."""
-    from .trace import Trace
-
     order = _topological(output)
     names = _names(order, output, name)
     t = Trace()

@@ -1,0 +1,620 @@
+"""Verdicts: each answer judged correct, wrong or carried, and the first mistake explained.
+
+:func:`check` reads the answers (:mod:`.keys`, :mod:`.claims`), makes the numeric worlds
+(:mod:`.worlds`): the correct one, its variants at kinks and the student's, judges each
+claim as the student's world reaches it, then writes the verdicts in words: the correct
+chain-rule step in numbers, a recognised slip (:meth:`Grader.diagnose`) and, for a
+carried answer, the student's own numbers that it follows from.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import sympy
+
+from ..derivatives import Gradient, Tangents
+from ..errors import ExerciseError, MissingValueError, OptionError, UsageError
+from ..evaluation import ValueCache
+from ..graph import Graph, NodeLike
+from .claims import Claim, read_claim
+from .keys import LocalPartial, NodeGradient, NodeTangent, NodeValue, Quantity, parse_key
+from .report import Answer, Report, expected_text, expr_text, is_small, number_text
+from .worlds import RandomPoints, Substitution, Tracked, World, Worlds, kink_variants
+
+__all__ = ["Grader", "Options", "check"]
+
+_SYMBOLIC_STEP_NODES = 100  # larger traces: symbolic forms only on request
+_SUBSET_LIMIT = 6
+
+
+@dataclass(frozen=True)
+class Options:
+    """How claims are judged (see :func:`check`)."""
+
+    rel_tol: float = 1e-6
+    abs_tol: float = 1e-9
+    written_precision: bool = True
+    random_points: int = 4
+    seed: int = 0
+
+
+_OPTIONS = {f.name for f in fields(Options)}
+_REPORT_OPTIONS = {"title", "lines", "source"}
+
+
+def check(
+    graph: Graph,
+    cache: ValueCache,
+    answers: Mapping[str, Any],
+    output: NodeLike | None = None,
+    **options: Any,
+) -> Report:
+    """Grade hand-worked ``answers`` (key -> claim) against a trace; return a :class:`Report`.
+
+    ``output`` is the node whose gradient the ``dL/dx`` keys mean (default: the last node).
+    Options: ``rel_tol`` (default ``1e-6``) and ``abs_tol`` (``1e-9``) for numbers without
+    a written precision; ``written_precision=False`` judges numeric strings like floats;
+    ``random_points`` (4) and ``seed`` (0) for the numeric second opinion on symbolic
+    answers; ``title`` and ``source`` (a file name) for the report; ``lines`` (key -> line
+    number) for error messages.  ``Trace.check`` calls this with the trace's graph and
+    value cache.
+
+    >>> from symtrace import Trace
+    >>> t = Trace()
+    >>> x = t.input("x", 1)
+    >>> s = t.define("s", "sigmoid(x)"); L = t.define("L", 2 * s)
+    >>> r = t.check({"s": "0.73", "dL/ds": 2, "∂s/∂x": "s*(1 - s)", "dL/dx": "-0.39"})
+    >>> [a.verdict for a in r.values()], r.first_error
+    (['correct', 'correct', 'correct', 'wrong'], 'dL/dx')
+    >>> r["dL/dx"].mistake
+    'sign'
+    """
+    unknown = set(options) - _OPTIONS - _REPORT_OPTIONS
+    if unknown:
+        raise OptionError(
+            f"check() got unknown option(s) {', '.join(sorted(unknown))}; options are "
+            f"{', '.join(sorted(_OPTIONS | _REPORT_OPTIONS))}"
+        )
+    if not isinstance(answers, Mapping):
+        raise UsageError(
+            f"answers must be a mapping from key to claim, got {type(answers).__name__}"
+        )
+    rel_tol = float(options.get("rel_tol", 1e-6))
+    abs_tol = float(options.get("abs_tol", 1e-9))
+    if not (rel_tol >= 0 and abs_tol >= 0 and math.isfinite(rel_tol) and math.isfinite(abs_tol)):
+        raise OptionError("rel_tol and abs_tol must be finite and non-negative")
+    settings = Options(
+        rel_tol,
+        abs_tol,
+        bool(options.get("written_precision", True)),
+        int(options.get("random_points", 4)),
+        int(options.get("seed", 0)),
+    )
+    grader = Grader(graph, cache, answers, output, settings, options.get("lines"))
+    return grader.run(options.get("title"), options.get("source"))
+
+
+class Grader:
+    """One :func:`check` call: the answers read, the worlds, the verdicts and their words."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        cache: ValueCache,
+        answers: Mapping[str, Any],
+        output: NodeLike | None,
+        options: Options,
+        lines: Mapping[str, int] | None = None,
+    ) -> None:
+        if len(graph) == 0:
+            raise ExerciseError("the trace is empty: add inputs and definitions first")
+        self.graph, self.cache, self.options = graph, cache, options
+        self.out = len(graph) - 1 if output is None else graph.index(output)
+        try:
+            floats: list[float | None] | None = list(cache.floats(range(len(graph))))
+        except MissingValueError:
+            floats = None
+        self.worlds = None if floats is None else Worlds(graph, self.out, floats)
+        self.random = RandomPoints(graph, floats, options.random_points, options.seed)
+        self.reach = graph.ancestors([self.out])
+        self.grad = Gradient(graph, cache, self.out)
+        self._tangents: dict[int, Tangents] = {}
+        self.quantities: dict[str, Quantity] = {}
+        self.claims: dict[str, Claim] = {}
+        self.blank: list[str] = []
+        self._read(answers, lines or {}, floats)
+        # Filled in by run(): the first claim of each quantity, the worlds, the verdicts.
+        self.by_quantity: dict[Quantity, Claim] = {}
+        self.correct: World | None = None
+        self.student: World | None = None
+        self.ranges: dict[Quantity, tuple[float, float]] = {}
+        self.kink_notes: dict[int, str] = {}
+        self.symbolic_notes: dict[Quantity, str | None] = {}
+
+    def _read(
+        self,
+        answers: Mapping[str, Any],
+        lines: Mapping[str, int],
+        floats: list[float | None] | None,
+    ) -> None:
+        graph, output = self.graph, self.graph.symbols[self.out]
+        for key, raw in answers.items():
+            quantity = parse_key(graph, key, output)
+            claim = read_claim(
+                graph,
+                key,
+                raw,
+                written=self.options.written_precision,
+                fvals=floats,
+                lineno=lines.get(key),
+            )
+            if claim is None:
+                self.blank.append(key)
+                continue
+            if claim.expr is None and floats is None:
+                names = tuple(
+                    graph.symbols[i].name for i in graph.input_indices if i not in self.cache.given
+                )
+                raise MissingValueError(
+                    f"answer {key!r} is a number, but inputs {', '.join(names)} have no "
+                    "values; give them with t.set(...) or answer symbolically",
+                    names,
+                )
+            self.quantities[key] = quantity
+            self.claims[key] = claim
+
+    # -- the run ----------------------------------------------------------------------
+
+    def run(self, title: str | None = None, source: str | None = None) -> Report:
+        """Judge every answer; the report."""
+        for key, quantity in self.quantities.items():
+            self.by_quantity.setdefault(quantity, self.claims[key])
+        verdicts = self._judge_in_worlds()
+        answers = [
+            self.answer(key, q, self.claims[key], self._verdict_of(key, q, verdicts))
+            for key, q in self.quantities.items()
+        ]
+        wrong = [a for a in answers if a.verdict == "wrong"]
+        first = min(wrong, key=lambda a: self.order(self.quantities[a.key]), default=None)
+        answers = [self.carried_text(a, first) for a in answers]
+        return Report(
+            answers,
+            self.graph.symbols[self.out].name,
+            first.key if first else None,
+            self.blank,
+            title,
+            source,
+        )
+
+    def _judge_in_worlds(self) -> dict[Quantity, str]:
+        """Make the worlds; judge each claimed quantity as the student's world reaches it.
+
+        Without values there are no worlds and no verdicts here (see :meth:`_verdict_of`).
+        """
+        worlds, by_quantity = self.worlds, self.by_quantity
+        if worlds is None:
+            return {}
+        wrts = sorted({q.wrt for q in by_quantity if isinstance(q, NodeTangent)})
+        self.correct = worlds.sweep(wrts)
+        variants, self.kink_notes = kink_variants(self.graph, self.correct)
+        alternatives = [self.correct] + [worlds.sweep(wrts, override=v) for v in variants]
+        for q in by_quantity:
+            numbers = [w.number(q) for w in alternatives]
+            self.ranges[q] = (min(numbers), max(numbers))
+        verdicts: dict[Quantity, str] = {}
+
+        def judge(q: Quantity, computed: Tracked) -> bool:
+            verdicts[q] = self.verdict(q, by_quantity[q], computed)
+            return verdicts[q] == "correct"
+
+        self.student = worlds.sweep(wrts, student=Substitution(by_quantity, judge))
+        return verdicts
+
+    def _verdict_of(self, key: str, q: Quantity, verdicts: Mapping[Quantity, str]) -> str:
+        claim = self.claims[key]
+        if self.student is None:  # no values: symbolic claims only
+            expr = claim.expr
+            return "correct" if expr is not None and self.symbolic_verdict(q, expr) else "wrong"
+        if self.by_quantity[q] is claim:
+            return verdicts[q]
+        # A second key for the same quantity: judged against the same formula.
+        return self.verdict(q, claim, self.student.formula[q])
+
+    def verdict(self, q: Quantity, claim: Claim, computed: Tracked) -> str:
+        """Judge ``claim`` given what the formula gives from the student's answers."""
+        if claim.expr is not None:
+            if self.symbolic_verdict(q, claim.expr):
+                return "correct"
+            if computed.tainted and self.close(claim, computed.value):
+                return "carried"
+            return "wrong"
+        lo, hi = self.ranges[q]
+        if self.close(claim, lo, lo, hi):
+            return "correct"
+        if self.close(claim, computed.value):
+            return "carried" if computed.tainted else "correct"
+        return "wrong"
+
+    def order(self, q: Quantity) -> tuple[int, ...]:
+        """The working order: values forward, then backward from the output (each node's
+        gradient before the local partials of its definition), then tangents."""
+        match q:
+            case NodeValue(i):
+                return (0, i)
+            case NodeGradient(i):
+                return (1, -i, 0)
+            case LocalPartial(c, p):
+                return (1, -c, 1, p)
+            case NodeTangent(y, a):
+                return (2, a, y)
+
+    # -- comparison -------------------------------------------------------------------
+
+    def close(
+        self, claim: Claim, target: float, lo: float | None = None, hi: float | None = None
+    ) -> bool:
+        """Whether ``claim`` is ``target`` (or in ``[lo, hi]``) within its tolerance."""
+        c = claim.value
+        if c is None or not math.isfinite(c) or not math.isfinite(target):
+            return False
+        lo = target if lo is None else lo
+        hi = target if hi is None else hi
+        if claim.half_unit is not None:
+            slack = claim.half_unit * (1 + 1e-9) + max(
+                self.options.abs_tol, 1e-12 * max(abs(lo), abs(hi))
+            )
+        else:
+            slack = max(self.options.rel_tol * max(abs(lo), abs(hi), abs(c)), self.options.abs_tol)
+        return lo - slack <= c <= hi + slack
+
+    def symbolic_verdict(self, q: Quantity, expr: sympy.Expr) -> bool:
+        """Whether the symbolic claim ``expr`` is the expected expression (note kept)."""
+        same, note = self.equivalent(expr, self.expected_symbolic(q))
+        self.symbolic_notes[q] = note
+        return same
+
+    def equivalent(self, claim: sympy.Expr, expected: sympy.Expr) -> tuple[bool, str | None]:
+        """Symbolic equivalence, with the random points as a numeric second opinion."""
+        diff = claim - expected
+        if diff == 0:
+            return True, None
+        agree = self.random.agreeing(claim, expected)
+        if agree is None:
+            return False, None
+        if sympy.count_ops(diff) <= 300:
+            expanded = self.graph.expand(diff)
+            for form in (diff, expanded, expanded.rewrite(sympy.exp)):
+                try:
+                    if sympy.simplify(form) == 0:
+                        return True, None
+                except (RecursionError, TypeError, ValueError, NotImplementedError):
+                    continue
+        if agree >= max(1, self.options.random_points // 2 + 1):
+            return True, (
+                f"judged equal numerically at {agree} random points; SymPy's simplify could "
+                "not prove it"
+            )
+        return False, None
+
+    # -- expected quantities ----------------------------------------------------------
+
+    def expected_symbolic(self, q: Quantity) -> sympy.Expr:
+        """The correct quantity in node symbols (compact form)."""
+        symbols = self.graph.symbols
+        match q:
+            case NodeValue(i):
+                return self.graph.equations[i].rhs
+            case NodeGradient(i):
+                return self.grad[symbols[i]]
+            case LocalPartial(c, p):
+                return self.graph.local_partial(c, p)
+            case NodeTangent(y, a):
+                if a not in self._tangents:
+                    self._tangents[a] = Tangents(self.graph, self.cache, a)
+                return self._tangents[a][symbols[y]]
+
+    def upstream(self, i: int) -> list[int]:
+        """The consumers of node ``i`` its gradient sums over (those that reach the output)."""
+        if i == self.out:
+            return []
+        return [c for c in self.graph.consumers[i] if c <= self.out and c in self.reach]
+
+    def factors(self, q: Quantity) -> list[tuple[Quantity, Quantity]]:
+        """The chain-rule products (first factor, second factor) that sum to ``q``."""
+        match q:
+            case NodeGradient(i):
+                return [(NodeGradient(c), LocalPartial(c, i)) for c in self.upstream(i)]
+            case NodeTangent(y, a):
+                eq = self.graph.equations[y]
+                if y <= a or eq.is_input:
+                    return []
+                return [(LocalPartial(y, p), NodeTangent(p, a)) for p in eq.parents if p >= a]
+        return []
+
+    def inputs_of(self, q: Quantity) -> list[Quantity]:
+        """The quantities the chain-rule formula for ``q`` reads."""
+        match q:
+            case NodeValue(node=i) | LocalPartial(node=i):
+                return [NodeValue(p) for p in self.graph.equations[i].parents]
+        return [x for pair in self.factors(q) for x in pair]
+
+    # -- words ------------------------------------------------------------------------
+
+    def label(self, q: Quantity) -> str:
+        """How the quantity is written: ``d``, ``dL/dd``, ``∂d/∂e``, ``dd/da``."""
+        s = self.graph.symbols
+        match q:
+            case NodeValue(i):
+                return s[i].name
+            case NodeGradient(i):
+                return f"d{s[self.out]}/d{s[i]}"
+            case LocalPartial(c, p):
+                return f"∂{s[c]}/∂{s[p]}"
+            case NodeTangent(y, a):
+                return f"d{s[y]}/d{s[a]}"
+
+    def step_text(self, q: Quantity, w: World | None, total: float | None = None) -> str:
+        """``lhs = formula = numbers = result`` for ``q`` in world ``w`` (formula alone
+        without a world); ``total`` is the result when it is not ``w``'s own."""
+        lhs = self.label(q)
+        if w is not None and total is None:
+            total = w.number(q)
+        result = number_text(total)
+        match q:
+            case NodeValue(i):
+                return self._value_step(i, lhs, w, result)
+            case LocalPartial():
+                sym = self.expected_symbolic(q)
+                if w is None or not sym.free_symbols:
+                    return f"{lhs} = {sym}"
+                return f"{lhs} = {sym} = {result}"
+            case NodeGradient(i) if i == self.out:
+                return f"{lhs} = 1"
+            case NodeTangent(y, a) if y == a:
+                return f"{lhs} = 1"
+        pairs = self.factors(q)
+        if not pairs:
+            return f"{lhs} = 0 ({self._why_zero(q)})"
+        formula = " + ".join(f"{self.label(x)} · {self.label(y)}" for x, y in pairs)
+        if w is None:
+            return f"{lhs} = {formula}"
+        numbers = " + ".join(
+            f"{number_text(w.number(x), True)} · {number_text(w.number(y), True)}" for x, y in pairs
+        )
+        return f"{lhs} = {formula} = {numbers} = {result}"
+
+    def _why_zero(self, q: Quantity) -> str:
+        s = self.graph.symbols
+        if isinstance(q, NodeTangent):
+            return f"{s[q.node]} does not depend on {s[q.wrt]}"
+        return f"{s[q.node]} does not affect {s[self.out]}"
+
+    def _value_step(self, i: int, lhs: str, w: World | None, result: str) -> str:
+        eq = self.graph.equations[i]
+        if eq.is_input:
+            return f"{lhs} = {result} (given)" if w is not None else f"{lhs} is an input"
+        if w is None:
+            return f"{lhs} = {eq.definition}"
+        ps = ", ".join(f"{self.graph.symbols[p]} = {number_text(w.values[p])}" for p in eq.parents)
+        return f"{lhs} = {eq.definition} = {result}, with {ps}"
+
+    def answer(self, key: str, q: Quantity, claim: Claim, verdict: str) -> Answer:
+        """The :class:`Answer` for one key (a carried one is explained by carried_text)."""
+        memo: list[sympy.Expr] = []
+
+        def symbolic() -> sympy.Expr:
+            if not memo:
+                memo.append(self.expected_symbolic(q))
+            return memo[0]
+
+        step = self.step_text(q, self.correct)
+        chain = isinstance(q, NodeGradient | NodeTangent)
+        if chain and (len(self.graph) <= _SYMBOLIC_STEP_NODES or claim.expr is not None):
+            expected_sym = symbolic()
+            if expected_sym.free_symbols and is_small(expected_sym):
+                step += f" (symbolically {expected_sym})"
+        expected = self.correct.number(q) if self.correct is not None else None
+        mistake, explanation = None, f"correct: {step}"
+        if verdict == "wrong":
+            mistake, explanation = self._wrong_text(q, claim, step, expected, symbolic)
+        elif verdict == "carried":
+            explanation = ""  # filled in by carried_text once first_error is known
+        of, wrt, node = self._names(q)
+        return Answer(
+            key=key,
+            kind=q.kind.value,
+            node=node,
+            of=of,
+            wrt=wrt,
+            verdict=verdict,
+            expected=expected,
+            symbolic=symbolic,
+            claimed=claim.raw,
+            claimed_value=claim.value,
+            step=step,
+            explanation=explanation,
+            mistake=mistake,
+            note="; ".join(self._notes(q, claim, verdict)) or None,
+        )
+
+    def _wrong_text(
+        self,
+        q: Quantity,
+        claim: Claim,
+        step: str,
+        expected: float | None,
+        symbolic: Callable[[], sympy.Expr],
+    ) -> tuple[str | None, str]:
+        """The slip recognised, and the explanation of a wrong answer."""
+        mistake, why = self.diagnose(q, claim)
+        want = expected_text(symbolic(), expected)
+        explanation = f"wrong{f' ({why})' if why else ''}: expected {want}. {step}."
+        if claim.expr is not None and expected is not None and self.close(claim, expected):
+            explanation += (
+                " Your expression has the right value at these inputs, but it is not the "
+                f"same formula as {expr_text(symbolic())}."
+            )
+        return mistake, explanation
+
+    def _notes(self, q: Quantity, claim: Claim, verdict: str) -> list[str]:
+        """Remarks on an answer: numeric equivalence, kinks, rounding."""
+        notes = []
+        symbolic_note = self.symbolic_notes.get(q)
+        if symbolic_note:
+            notes.append(symbolic_note)
+        rng = self.ranges.get(q)
+        kinks = self.kinks_of(q)
+        if kinks and rng is not None and rng[0] != rng[1]:
+            notes.append(f"{kinks}; accepted: from {number_text(rng[0])} to {number_text(rng[1])}")
+        if (
+            verdict == "correct"
+            and claim.expr is None
+            and rng is not None
+            and not self.close(claim, rng[0], rng[0], rng[1])
+        ):
+            notes.append("consistent with your rounded earlier answers")
+        return notes
+
+    def _names(self, q: Quantity) -> tuple[str, str | None, str]:
+        """``of``, ``wrt`` and ``node`` of an :class:`Answer`."""
+        s = self.graph.symbols
+        match q:
+            case NodeValue(i):
+                return s[i].name, None, s[i].name
+            case NodeGradient(i):
+                return s[self.out].name, s[i].name, s[i].name
+            case LocalPartial(c, p):
+                return s[c].name, s[p].name, s[c].name
+            case NodeTangent(y, a):
+                return s[y].name, s[a].name, s[y].name
+
+    def kinks_of(self, q: Quantity) -> str | None:
+        """The note of a kink that the quantity passes through, if any."""
+        notes = self.kink_notes
+        if not notes:
+            return None
+        match q:
+            case LocalPartial(c, _):
+                return notes.get(c)
+            case NodeGradient():
+                return next((n for k, n in notes.items() if k <= self.out), None)
+            case NodeTangent(y, _):
+                return next((n for k, n in notes.items() if k > y), None)
+        return None
+
+    # -- diagnosis --------------------------------------------------------------------
+
+    def diagnose(self, q: Quantity, claim: Claim) -> tuple[str | None, str | None]:
+        """Name a recognised slip: fan-out not summed, wrong argument, sign error."""
+        if self.correct is None or claim.value is None:
+            return None, None
+        worlds = [w for w in (self.correct, self.student) if w is not None]
+        found = None
+        match q:
+            case NodeGradient(i):
+                found = self._fan_out(i, claim, worlds) or self._wrong_upstream_argument(
+                    i, claim, worlds
+                )
+            case LocalPartial(c, p):
+                found = self._wrong_local_argument(c, p, claim, worlds)
+        return found or self._sign(q, claim, worlds) or (None, None)
+
+    def _fan_out(self, i: int, claim: Claim, worlds: list[World]) -> tuple[str, str] | None:
+        """A gradient that sums the contributions of only some of the node's consumers."""
+        pairs = self.factors(NodeGradient(i))
+        if len(pairs) < 2:
+            return None
+        s = self.graph.symbols
+        via = [up.node for up, _ in pairs]
+        for w in worlds:
+            terms = [w.number(x) * w.number(y) for x, y in pairs]
+            for r in range(1, min(len(terms), _SUBSET_LIMIT)):
+                for subset in itertools.combinations(range(len(terms)), r):
+                    if self.close(claim, sum(terms[k] for k in subset)):
+                        missing = [s[via[k]].name for k in range(len(terms)) if k not in subset]
+                        return "fan-out", (
+                            f"fan-out not summed: {s[i]} feeds "
+                            f"{', '.join(s[c].name for c in via)}; its gradient is the "
+                            f"sum over all of them, and the contribution through "
+                            f"{', '.join(missing)} is missing"
+                        )
+        return None
+
+    def _wrong_upstream_argument(
+        self, i: int, claim: Claim, worlds: list[World]
+    ) -> tuple[str, str] | None:
+        """A gradient whose local factor ``∂c/∂i`` was taken w.r.t. another parent of c."""
+        pairs = self.factors(NodeGradient(i))
+        s = self.graph.symbols
+        for w in worlds:
+            terms = [w.number(x) * w.number(y) for x, y in pairs]
+            for k, (up, local) in enumerate(pairs):
+                c = local.node
+                for position, other in enumerate(self.graph.equations[c].parents):
+                    if other == i:
+                        continue
+                    alt = sum(terms) - terms[k] + w.number(up) * w.locals[c][position]
+                    if self.close(claim, alt):
+                        return "wrong-argument", (
+                            f"wrong argument: ∂{s[c]}/∂{s[i]} was taken with "
+                            f"respect to {s[other]} instead of {s[i]}"
+                        )
+        return None
+
+    def _wrong_local_argument(
+        self, c: int, p: int, claim: Claim, worlds: list[World]
+    ) -> tuple[str, str] | None:
+        """A local partial ``∂c/∂p`` that is the partial w.r.t. another parent."""
+        s = self.graph.symbols
+        for w in worlds:
+            for position, other in enumerate(self.graph.equations[c].parents):
+                if other != p and self.close(claim, w.locals[c][position]):
+                    return "wrong-argument", (
+                        f"wrong argument: this is ∂{s[c]}/∂{s[other]}, the partial "
+                        f"with respect to {s[other]} instead of {s[p]}"
+                    )
+        return None
+
+    def _sign(self, q: Quantity, claim: Claim, worlds: list[World]) -> tuple[str, str] | None:
+        """An answer that is minus the expected value."""
+        for w in worlds:
+            v = w.number(q)
+            if math.isfinite(v) and not self.close(claim, v) and self.close(claim, -v):
+                return (
+                    "sign",
+                    f"sign error: the expected value is {number_text(v)}; yours has the "
+                    "opposite sign",
+                )
+        return None
+
+    # -- carried errors ---------------------------------------------------------------
+
+    def carried_text(self, a: Answer, first: Answer | None) -> Answer:
+        """Fill in the explanation of a carried answer (needs ``first_error``)."""
+        student = self.student
+        if a.verdict != "carried" or student is None:
+            return a
+        q = self.quantities[a.key]
+        yours = []
+        for dep in self.inputs_of(q):
+            if not student.tainted(dep):
+                continue
+            label = self.label(dep)
+            claim = self.by_quantity.get(dep)
+            if claim is not None:
+                yours.append(f"your {label} = {claim.raw}")
+            else:
+                yours.append(f"{label} = {number_text(student.number(dep))} (from your answers)")
+        where = f" (first error: {first.key})" if first is not None else ""
+        text = (
+            f"carried: with {', '.join(yours) or 'your earlier answers'}, "
+            f"{self.step_text(q, student, student.formula[q].value)}, which is what you "
+            f"wrote: this step is right, the mistake is upstream{where}. "
+            f"Correct: {self.step_text(q, self.correct)}."
+        )
+        return replace(a, explanation=text)

@@ -467,8 +467,8 @@ class Answer:
     verdict in words; ``mistake`` names a recognised slip (``"fan-out"``,
     ``"wrong-argument"``, ``"sign"``) and ``note`` adds remarks (kinks, rounding).
 
-    >>> from symtrace.cli import demo_trace
-    >>> answer = demo_trace().check({"dL/da": 5}, output="L")["dL/da"]
+    >>> from symtrace.examples import micrograd_lecture
+    >>> answer = micrograd_lecture().check({"dL/da": 5}, output="L")["dL/da"]
     >>> answer.verdict, answer.expected, answer.claimed
     ('wrong', 6.0, 5)
     >>> print(answer.explanation)
@@ -538,8 +538,8 @@ class Report(Renderable, Mapping[str, Answer]):
     Renders as text, Markdown and LaTeX; :meth:`as_dict` / :meth:`to_json` give the
     stable JSON schema ``symtrace.report/1``.
 
-    >>> from symtrace.cli import demo_trace
-    >>> report = demo_trace().check({"dL/dd": -2, "dL/de": "f", "dL/da": 5}, output="L")
+    >>> from symtrace.examples import micrograd_lecture
+    >>> report = micrograd_lecture().check({"dL/dd": -2, "dL/de": "f", "dL/da": 5}, output="L")
     >>> report.ok, round(report.score, 3), report.first_error
     (False, 0.667, 'dL/da')
     >>> [answer.verdict for answer in report.values()]

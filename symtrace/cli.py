@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import SymtraceError
+from .examples import micrograd_lecture
 from .trace import Trace
 
 __all__ = ["demo_trace", "explain", "main", "text_table"]
@@ -30,13 +31,14 @@ BUG_HINT = "this is a bug in symtrace; please report it with the input that caus
 
 
 def demo_trace() -> Trace:
-    """The seed-000 example as a Trace (output ``L``)."""
-    t = Trace()
-    a, b, c, f = t.inputs("a b c f", values=(2, -3, 10, -2))
-    e = t.define("e", a * b)
-    d = t.define("d", e + c)
-    t.define("L", d * f)
-    return t
+    """The seed-000 example as a Trace (output ``L``): :func:`symtrace.examples.micrograd_lecture`.
+
+    Kept for code written against earlier releases; new code calls ``micrograd_lecture``.
+
+    >>> demo_trace().value("L")
+    -8.0
+    """
+    return micrograd_lecture()
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -56,7 +58,7 @@ def _number(x: float) -> str:
 
 def demo() -> str:
     """The text ``symtrace demo`` prints."""
-    t = demo_trace()
+    t = micrograd_lecture()
     L = t["L"]
     g = t.grad(L)
     rows = []

@@ -411,8 +411,8 @@ class CompiledFunction:
     :attr:`source` is the generated Python code.
 
     >>> import numpy as np
-    >>> from symtrace.cli import demo_trace
-    >>> fn = demo_trace().compile("L", wrt=["a", "b"])
+    >>> from symtrace.examples import micrograd_lecture
+    >>> fn = micrograd_lecture().compile("L", wrt=["a", "b"])
     >>> value, (dl_da, dl_db) = fn(a=np.array([2.0, 3.0]))
     >>> value, dl_da, dl_db
     (array([-8., -2.]), array([6., 6.]), array([-4., -6.]))

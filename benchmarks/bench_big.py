@@ -1,4 +1,5 @@
-"""Big graphs: tracing, the adjoint program, numbers and compiling at up to 100,000 nodes.
+"""Big graphs: tracing, the adjoint program, numbers (reverse and forward) and compiling at up
+to 100,000 nodes (the size tests/test_scale.py used to run).
 
 The graph is the chain ``x_{i+1} = sin(x_i)*x_i + x_0`` (every node also feeds the
 output through ``x_0``'s fan-out).  Each size runs in a fresh process, whose peak
@@ -19,6 +20,7 @@ STAGES = [
     "trace",
     "adjoint program",
     "value + numeric gradient",
+    "forward tangents",
     "compile (numpy)",
     "compiled call",
 ]
@@ -68,8 +70,13 @@ def _measure(n: int, queue: Any) -> None:
     out["adjoint program"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     t.value(x)
-    t.grad(x).value(x0)
+    reverse = t.grad(x).value(x0)
     out["value + numeric gradient"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    forward = t.tangents(x0).value(x)
+    out["forward tangents"] = time.perf_counter() - t0
+    if abs(forward - reverse) > 1e-9 * max(1.0, abs(reverse)):  # the two modes must agree
+        raise AssertionError(f"chain of {n} nodes: tangent {forward} != adjoint {reverse}")
     t0 = time.perf_counter()
     fn = t.compile(x)
     out["compile (numpy)"] = time.perf_counter() - t0

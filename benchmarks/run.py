@@ -30,6 +30,7 @@ SECTIONS = [
     ("bench_mlp", "Repeated gradient of a 65,000-node graph"),
     ("bench_symbolic", "Symbolic gradients"),
     ("bench_big", "Big graphs"),
+    ("bench_parsing", "Parsing long and hostile expressions"),
 ]
 
 

@@ -20,47 +20,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from . import notation as nt
 from .check import Report
 from .errors import ExerciseError, SymtraceError
+from .examples import micrograd_lecture
 from .exercise import load
 from .generate import generate
-from .trace import Trace
 
-__all__ = ["demo_trace", "explain", "main", "text_table"]
+__all__ = ["explain", "main", "text_table"]
 
 EXIT_OK, EXIT_WRONG, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 RENDER = {"text": Report.to_text, "markdown": Report.to_markdown, "latex": Report.to_latex}
 BUG_HINT = "this is a bug in symtrace; please report it with the input that caused it"
 
 
-def demo_trace() -> Trace:
-    """The seed-000 example as a Trace (output ``L``)."""
-    t = Trace()
-    a, b, c, f = t.inputs("a b c f", values=(2, -3, 10, -2))
-    e = t.define("e", a * b)
-    d = t.define("d", e + c)
-    t.define("L", d * f)
-    return t
-
-
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned plain-text columns with a rule under the header."""
-    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
-    line = "  ".join("-" * w for w in widths)
-    fmt = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-    return "\n".join([fmt[0], line, *fmt[1:]])
-
-
-def _number(x: float) -> str:
-    return f"{x:.12g}"
+    return nt.grid(list(header), [list(r) for r in rows], "text", rule="-")
 
 
 def demo() -> str:
     """The text ``symtrace demo`` prints."""
-    t = demo_trace()
+    t = micrograd_lecture()
     L = t["L"]
     g = t.grad(L)
     rows = []
@@ -70,9 +51,9 @@ def demo() -> str:
             [
                 str(node),
                 definition,
-                _number(t.value(node)),
+                nt.number(t.value(node), 12),
                 f"dL/d{node} = {g[node]}",
-                _number(g.value(node)),
+                nt.number(g.value(node), 12),
             ]
         )
     header = ["node", "definition", "value", "symbolic dL/d(node)", "numeric"]
@@ -93,7 +74,7 @@ def explain(path: str, fmt: str = "text") -> str:
     if fmt == "markdown":
         parts.append(f"## {title}\n")
     elif fmt == "latex":
-        parts.append(f"\\section*{{{_latex_escape(title)}}}\n")
+        parts.append(f"\\section*{{{nt.latex_escape(title)}}}\n")
     else:
         parts.append(f"{title}\n{'=' * len(title)}\n")
     if ex.description:
@@ -105,10 +86,6 @@ def explain(path: str, fmt: str = "text") -> str:
     ]
     parts.extend(view._render(fmt) for view in views)
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
-
-
-def _latex_escape(s: str) -> str:
-    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in s)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ in (``convert``) and come out (``finalize``).  Optional libraries are imported o
 when their backend is asked for; a missing one raises
 :class:`~symtrace.errors.BackendUnavailableError` with the install command.
 
+.. requires: numpy
+
 >>> be = backend("numpy")
 >>> import sympy
 >>> x = sympy.Symbol("_p0", real=True)

@@ -5,6 +5,8 @@ over whatever Dask scheduler runs the graph: threads on one machine, or a
 ``dask.distributed`` cluster for billions of points.  Needs the optional ``dask``
 extra (``pip install "symtrace[dask]"``).
 
+.. requires: dask, numpy
+
 >>> import dask.array as da
 >>> from symtrace import Trace
 >>> t = Trace()

@@ -15,7 +15,7 @@ import sympy
 
 from symtrace import ExerciseError, ParseError, Trace
 from symtrace.check import SCHEMA, Report, parse_key
-from symtrace.cli import demo_trace
+from symtrace.examples import micrograd_lecture
 
 CORRECT = {
     "e": -6,
@@ -32,7 +32,7 @@ CORRECT = {
 }
 
 
-seed000 = demo_trace  # the micrograd lecture example, integer values
+seed000 = micrograd_lecture  # the micrograd lecture example, integer values
 
 
 def fan_out() -> Trace:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from test_parsing import CORPUS
 
 from symtrace.cli import demo, main
+
+from guards import HANG_TIMEOUT, finishes_within
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "examples" / "seed000.toml"
@@ -138,7 +139,7 @@ def toml_string(s: str) -> str:
 
 @pytest.mark.parametrize("where", ["define", "answers"])
 @pytest.mark.parametrize("payload", CORPUS.values(), ids=CORPUS.keys())
-def test_hostile_files_exit_2_fast(
+def test_hostile_files_exit_2_and_never_hang(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, payload: str, where: str
 ) -> None:
     if where == "answers" and not payload.strip():
@@ -151,13 +152,11 @@ def test_hostile_files_exit_2_fast(
         body = HEADER + f'L = "e + 1"\n[answers]\n"dL/de" = {toml_string(text)}\n'
     path = tmp_path / "hostile.toml"
     path.write_text(body, encoding="utf-8", errors="surrogatepass")
-    start = time.perf_counter()
-    code, out, err = run(capsys, "check", str(path))
-    elapsed = time.perf_counter() - start
+    code = finishes_within(HANG_TIMEOUT, main, ["check", str(path)])
+    out, err = capsys.readouterr()
     assert code == 2, (code, out, err)
     assert err.startswith("symtrace check: ") and "Traceback" not in err
     assert len(err) < 2_000
-    assert elapsed < 1.0
     assert not canary.exists()
 
 

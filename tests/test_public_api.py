@@ -6,7 +6,9 @@ import symtrace
 
 
 def test_all_names_exist_and_are_sorted() -> None:
-    assert sorted(symtrace.__all__, key=str.lower) == sorted(set(symtrace.__all__), key=str.lower)
+    # sorted as written (code-point order: classes, then __version__, then functions)
+    assert symtrace.__all__ == sorted(symtrace.__all__)
+    assert len(symtrace.__all__) == len(set(symtrace.__all__)), "duplicate names in __all__"
     for name in symtrace.__all__:
         assert hasattr(symtrace, name), name
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 import sympy
 
-from symtrace import Gradient, Tangents, Trace, relu
+from symtrace import Gradient, NonRealValueError, Tangents, Trace, relu
 
 
 def test_L_equals_2d_gives_2_where_the_subs_workaround_gives_0() -> None:
@@ -106,12 +106,14 @@ def test_set_reevaluates_only_downstream_and_lazily() -> None:
     t = Trace()
     a, b = t.inputs("a b", values=(1, 2))
     u = t.define("u", a + 1)
+    w = t.define("w", sympy.log(a))  # not real for a < 0: evaluating it raises
     v = t.define("v", b + 1)
-    assert t.value(u) == 2.0 and t.value(v) == 3.0
-    t.set(a=5)
-    assert t._fvals[t._index[v]] == 3.0  # untouched: does not depend on a
-    assert t._fvals[t._index[u]] is None  # forgotten until asked
-    assert t.value(u) == 6.0
+    assert t.value(u) == 2.0 and t.value(v) == 3.0 and t.value(w) == 0.0
+    t.set(a=-5)  # lazily: set itself evaluates nothing, so w's error does not appear here
+    assert t.value(v) == 3.0  # v does not depend on a: asking for it does not evaluate w
+    assert t.value(u) == -4.0  # u was forgotten, and is recomputed when asked
+    with pytest.raises(NonRealValueError, match="node w"):
+        t.value(w)
 
 
 @pytest.mark.parametrize(

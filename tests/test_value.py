@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symtrace.value as value_module
+from symtrace import Trace
 from symtrace.errors import InvalidNameError
 from symtrace.value import Value
 
@@ -362,7 +364,7 @@ def test_arithmetic_and_backward_build_no_sympy(monkeypatch: pytest.MonkeyPatch)
         raise AssertionError("trace built on the numeric path")
 
     monkeypatch.setattr(value_module, "sympy", NoSympy())
-    monkeypatch.setattr(value_module, "_build", no_build)
+    monkeypatch.setattr(Trace, "__init__", no_build)  # every trace starts as Trace()
     a, b = Value(0.3), Value(-1.2)
     out = every_op(a, b) + more_ops(a, b) + sanity_check(a)
     out.backward()
@@ -588,9 +590,14 @@ def test_non_identifier_labels_are_sanitised_with_a_warning() -> None:
     names = [str(s) for s in t.nodes]
     assert names == ["x1", "x2", "w1", "w2", "b", "x1_w1", "x2_w2", "x1_w1_x2_w2", "n", "o"]
     assert str(t.definition("x1_w1_x2_w2")) == "x1_w1 + x2_w2"
-    assert value_module._identifier("2nd") == "v_2nd"
-    assert value_module._identifier("lambda") == "lambda_"
-    assert value_module._identifier("***") == ""
+    for label, names, renamed in [
+        ("2nd", ["v_2nd", "v1"], "'2nd' -> 'v_2nd'"),
+        ("lambda", ["lambda_", "v1"], "'lambda' -> 'lambda_'"),
+        ("***", ["v1", "v2"], "'***' -> '(generated name)'"),  # nothing left: a generated name
+    ]:
+        with pytest.warns(UserWarning, match=re.escape(renamed)):
+            t = (Value(1.0, label=label) * 2).trace()
+        assert [str(s) for s in t.nodes] == names
 
 
 def test_no_warning_for_plain_labels() -> None:

@@ -349,7 +349,14 @@ _MARK = {"correct": "✓", "wrong": "✗", "carried": "↳"}
 
 
 def _marks(answers: Sequence[Mapping[str, Any]]) -> str:
-    return " ".join(f"{_MARK.get(a['verdict'], '?')} {a['verdict']}" for a in answers)
+    return "  ".join(f"{_MARK.get(a['verdict'], '?')} {a['key']} {a['verdict']}" for a in answers)
+
+
+def _worst(answers: Sequence[Mapping[str, Any]]) -> str:
+    """The class for a node's border: its worst verdict (wrong, then carried)."""
+    verdicts = {a["verdict"] for a in answers}
+    worst = next((v for v in ("wrong", "carried", "correct") if v in verdicts), None)
+    return f"v-{worst}" if worst else ""
 
 
 def _size(lines: Sequence[str]) -> tuple[float, float]:
@@ -480,7 +487,10 @@ def _svg(data: Mapping[str, Any], layout: str) -> tuple[str, str]:
     lines = {n["name"]: _node_lines(n, data) for n in nodes}
     sizes = {k: _size(v) for k, v in lines.items()}
     big = len(nodes) > BIG_GRAPH  # edge labels only on highlighted edges: no room reserved
-    labels = [(e["from"], e["to"], "" if big else e["label"]) for e in data["edges"]]
+    labels = [
+        (e["from"], e["to"], "" if big else f"{_clip(e['label'])}  {_marks(e['answers'])}")
+        for e in data["edges"]
+    ]
     program = find_dot() if layout in ("auto", "dot") else None
     if layout == "dot" and program is None:
         raise BackendUnavailableError(
@@ -506,7 +516,7 @@ def _svg(data: Mapping[str, Any], layout: str) -> tuple[str, str]:
     for e in data["edges"]:
         key = (e["from"], e["to"])
         d, (lx, ly) = routes.get(key) or _curve(boxes[e["from"]], boxes[e["to"]])
-        mark = f" {_marks(e['answers'])}" if e["answers"] else ""
+        mark = f"  {_marks(e['answers'])}" if e["answers"] else ""
         out.append(
             f'<g class="edge" data-from="{esc(e["from"])}" data-to="{esc(e["to"])}">'
             f'<path d="{d}" marker-end="url(#arrow)"/>'
@@ -517,7 +527,7 @@ def _svg(data: Mapping[str, Any], layout: str) -> tuple[str, str]:
         x, y, w, h = boxes[n["name"]]
         left, top = x - w / 2, y - h / 2
         name = esc(n["name"])
-        verdicts = " ".join(sorted({f"v-{a['verdict']}" for a in n["answers"]}))
+        verdicts = _worst(n["answers"])
         what = {"input": "input", "output": "output", "inner": "definition"}[n["kind"]]
         aria = f"node {n['label']}, {what}" + (f", {_marks(n['answers'])}" if n["answers"] else "")
         rx = {"input": 0, "inner": 12, "output": 4}[n["kind"]]

@@ -506,8 +506,8 @@ def _svg(data: Mapping[str, Any], layout: str) -> tuple[str, str]:
         used = "layered"
     esc = html.escape
     out = [
-        f'<svg id="graph" viewBox="0 0 {width:.0f} {height:.0f}" data-layout="{used}" '
-        f'role="group" aria-label="computation graph">',
+        f'<svg id="graph" viewBox="-12 -12 {width + 24:.0f} {height + 24:.0f}" '
+        f'data-layout="{used}" role="group" aria-label="computation graph">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="1" refY="5" markerWidth="9" '
         'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">'
         '<path d="M0,0 L10,5 L0,10 z"/></marker></defs>',

@@ -138,7 +138,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEYFILE",
         help="write the answer key here (default with -o FILE: FILE's name with .key.toml)",
     )
+    p = sub.add_parser(
+        "html",
+        help="write an interactive HTML explorer of an exercise (or key) file",
+        description="Write one self-contained HTML page: click a node for its value, adjoint, "
+        "chain-rule step and paths; step through the reverse or forward sweep.",
+    )
+    p.add_argument("file", metavar="FILE", help="exercise or key file (TOML)")
+    p.add_argument("-o", "--output", metavar="PAGE", help="write here (default: stdout)")
+    p.add_argument(
+        "--answers",
+        metavar="SUBMISSION",
+        help="an exercise file with a student's answers: mark each one correct, wrong or carried",
+    )
     return parser
+
+
+def _html(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .exercise import load
+    from .html import to_html
+
+    ex = load(args.file)
+    report = ex.check(load(args.answers).answers) if args.answers else None
+    page = to_html(ex.trace.grad(ex.output), title=ex.title or args.file, report=report)
+    if args.output is None:
+        out.write(page)
+    else:
+        _write(Path(args.output), page)
+        err.write(f"wrote {args.output}\n")
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -203,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return _check(args, out, err)
+        if args.command == "html":
+            return _html(args, out, err)
         if args.command == "explain":
             out.write(explain(args.file, args.format))
             return EXIT_OK

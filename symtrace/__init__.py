@@ -25,10 +25,11 @@ cycles, and no module reads another module's ``_private`` names
     floor 5  value exercise generate examples testing scale cli __main__
 
 Floor 0 is vocabulary and data (the :class:`~symtrace.graph.Graph` of equation
-records and its internal API, and the rendering protocol every result shares), floor 1 the interpreters (short loops over the
-equations), floor 2 the views and the checker (they read results), floor 3 the
-builders the facade uses, floor 4 the :class:`Trace` facade, floor 5 front ends and
-tools.  The package itself (this module) sits on top and re-exports the public names.
+records and its internal API, and the rendering protocol every result shares),
+floor 1 the interpreters (short loops over the equations), floor 2 the views and the
+checker (they read results), floor 3 the builders the facade uses, floor 4 the
+:class:`Trace` facade, floor 5 front ends and tools.  The package itself (this
+module) sits on top and re-exports the public names.
 """
 
 from .blocks import Block

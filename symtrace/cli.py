@@ -21,16 +21,22 @@ from pathlib import Path
 from typing import TextIO
 
 from . import notation as nt
-from .check import Report
+from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
 from .exercise import load
 from .generate import generate
+from .html import to_html
 
 __all__ = ["explain", "main", "text_table"]
 
 EXIT_OK, EXIT_WRONG, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
-RENDER = {"text": Report.to_text, "markdown": Report.to_markdown, "latex": Report.to_latex}
+RENDER = {
+    "text": Renderable.to_text,
+    "markdown": Renderable.to_markdown,
+    "latex": Renderable.to_latex,
+}
+"""How each ``--format`` renders a view or a report."""
 BUG_HINT = "this is a bug in symtrace; please report it with the input that caused it"
 
 
@@ -84,7 +90,7 @@ def explain(path: str, fmt: str = "text") -> str:
         t.derivation(out),
         t.table(out, mode="reverse"),
     ]
-    parts.extend(view._render(fmt) for view in views)
+    parts.extend(RENDER[fmt](view) for view in views)
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 
 
@@ -155,8 +161,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _html(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .exercise import load
-    from .html import to_html
 
     ex = load(args.file)
     report = ex.check(load(args.answers).answers) if args.answers else None

@@ -256,6 +256,16 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         """The input values this result was computed at (inputs without values absent)."""
         return {self.graph.symbols[i]: v for i, v in sorted(self._given.items())}
 
+    def value_cache(self) -> ValueCache:
+        """A new :class:`~symtrace.evaluation.ValueCache` at this result's input values.
+
+        The trace's own cache may have moved on (``Trace.set``); views that need more
+        results at the same point (tangents, paths) build them on this one.
+        """
+        cache = ValueCache(self.graph)
+        cache.set(list(self._given.items()))
+        return cache
+
     @property
     def has_values(self) -> bool:
         """Whether every number this result needs could be computed."""
@@ -518,8 +528,8 @@ def _fast_partials(
         ps = eq.parents
         try:
             if len(ps) == 2:
-                return eq.shape.partials_fn(fvals[ps[0]], fvals[ps[1]])  # type: ignore[union-attr, no-any-return]
-            return eq.shape.partials_fn(*[fvals[p] for p in ps])  # type: ignore[union-attr, no-any-return]
+                return eq.shape.partials_fn(fvals[ps[0]], fvals[ps[1]])  # type: ignore[union-attr]
+            return eq.shape.partials_fn(*[fvals[p] for p in ps])  # type: ignore[union-attr]
         except (ArithmeticError, ValueError, TypeError):
             return sweep.local_values(i)  # raises NonRealValueError naming the node
 

@@ -2,9 +2,10 @@
 tables, Report).
 
 A view is rendered by ``_render(fmt, **options)`` for ``fmt`` in ``"text"``,
-``"markdown"``, ``"latex"``; this mixin turns it into ``str(v)``, ``v.to_text()``, ``v.to_markdown()``,
-``v.to_latex()``, ``sympy.latex(v)`` (through SymPy's printer hook ``_latex``) and rich
-display in Jupyter (``_repr_latex_``, ``_repr_markdown_``, ``_repr_mimebundle_``).
+``"markdown"``, ``"latex"``; this mixin turns it into ``str(v)``, ``v.to_text()``,
+``v.to_markdown()``, ``v.to_latex()``, ``sympy.latex(v)`` (through SymPy's printer
+hook ``_latex``) and rich display in Jupyter (``_repr_latex_``, ``_repr_markdown_``,
+``_repr_mimebundle_``).
 IPython is never imported here.
 
 Result objects (``Gradient``, ``Tangents``, ``Paths``, ``Report``) live below the

@@ -80,6 +80,8 @@ class Builder(Protocol):
 
     def define(self, name: str, expr: Any) -> NodeSymbol: ...
 
+    def definition(self, node: Any) -> sympy.Expr: ...
+
     def __getitem__(self, name: str) -> NodeSymbol: ...
 
     def __contains__(self, node: object) -> bool: ...
@@ -237,7 +239,7 @@ class Graph:
     def find(self, node: object) -> int | None:
         """The index of a node Symbol, or ``None`` (no error, no name lookup)."""
         try:
-            return self._index.get(node)  # type: ignore[call-overload, no-any-return]
+            return self._index.get(node)
         except TypeError:  # unhashable
             return None
 
@@ -329,13 +331,9 @@ class Graph:
             if i in inlined:
                 continue
             rhs, parents = eqs[i].rhs, eqs[i].parents
-            inlined[i] = _deep(
-                lambda r=rhs, ps=parents: r.xreplace(
-                    {self.symbols[p]: inlined.get(p, self.symbols[p]) for p in ps}
-                ),
-                f"expanding {self.symbols[i]}",
-            )
-        return _deep(  # type: ignore[no-any-return]
+            swap = {self.symbols[p]: inlined.get(p, self.symbols[p]) for p in parents}
+            inlined[i] = _deep(lambda r=rhs, m=swap: r.xreplace(m), f"expanding {self.symbols[i]}")
+        return _deep(
             lambda: expr.xreplace({s: inlined.get(self._index[s], s) for s in expr.free_symbols}),
             "expanding the expression",
         )

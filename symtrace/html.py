@@ -38,14 +38,15 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path as FilePath
-from typing import Any, Protocol
+from typing import Any
 
 import sympy
 from sympy.printing.mathml import mathml
 
 from . import notation as nt
-from .derivatives import Gradient
+from .derivatives import Gradient, Paths, Tangents
 from .errors import BackendUnavailableError, EvaluationError, PathExplosionError
+from .evaluation import ValueCache
 
 __all__ = [
     "LAYOUTS",
@@ -68,27 +69,6 @@ _CHAR, _LINE, _PAD = 7.4, 16.0, 10.0  # monospace 12px: character width, line he
 _MAX_LABEL = 44
 
 
-class TraceLike(Protocol):
-    """The public Trace methods the explorer reads."""
-
-    @property
-    def nodes(self) -> tuple[sympy.Symbol, ...]: ...
-    @property
-    def input_nodes(self) -> tuple[sympy.Symbol, ...]: ...
-    def is_input(self, node: Any) -> bool: ...
-    def definition(self, node: Any) -> sympy.Expr: ...
-    def parents(self, node: Any) -> tuple[sympy.Symbol, ...]: ...
-    def consumers(self, node: Any) -> tuple[sympy.Symbol, ...]: ...
-    def partial(self, child: Any, parent: Any) -> sympy.Expr: ...
-    def value(self, expr: Any) -> Any: ...
-    def tangents(self, x: Any) -> Any: ...
-    def paths(self, y: Any, x: Any, *, limit: int = ...) -> Any: ...
-
-
-def _trace_of(gradient: Gradient) -> TraceLike:
-    return gradient._trace  # TODO(core): public attribute
-
-
 # ------------------------------------------------------------------------- data
 
 
@@ -108,26 +88,6 @@ def _num(fn: Any, precision: int) -> str | None:
 
 def _clip(text: str, limit: int = _MAX_LABEL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _descendants(t: TraceLike, start: sympy.Symbol) -> set[sympy.Symbol]:
-    seen, stack = {start}, [start]
-    while stack:
-        for c in t.consumers(stack.pop()):
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    return seen
-
-
-def _ancestors(t: TraceLike, start: sympy.Symbol) -> set[sympy.Symbol]:
-    seen, stack = {start}, [start]
-    while stack:
-        for p in t.parents(stack.pop()):
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return seen
 
 
 def _chain_text(lhs: str, steps: Sequence[Any], precision: int, ends: Any, tangent: bool) -> str:
@@ -169,8 +129,8 @@ def explorer_data(
     Numbers are text written to ``precision`` significant digits (``None`` when the
     inputs have no values); math is MathML text.  See :func:`to_html` for the options.
 
-    >>> from symtrace.cli import demo_trace
-    >>> data = explorer_data(demo_trace().grad("L"), tangents_for=["a"])
+    >>> from symtrace.examples import micrograd_lecture
+    >>> data = explorer_data(micrograd_lecture().grad("L"), tangents_for=["a"])
     >>> [n["name"] for n in data["nodes"]], data["reverse"]
     (['a', 'b', 'c', 'f', 'e', 'd', 'L'], ['L', 'd', 'e', 'f', 'c', 'b', 'a'])
     >>> data["nodes"][4]["chain"]
@@ -178,10 +138,11 @@ def explorer_data(
     >>> data["forward"]["a"]["order"], data["forward"]["a"]["values"]["L"]
     (['a', 'e', 'd', 'L'], '6')
     """
-    t = _trace_of(gradient)
+    graph, cache = gradient.graph, gradient.value_cache()
     y = gradient.output
-    nodes = t.nodes
-    reaching = _ancestors(t, y)
+    nodes = graph.symbols[: gradient.size]
+    eqs = graph.equations
+    reaching = {graph.symbols[i] for i in graph.ancestors([gradient.anchor])}
     answers: dict[str, list[dict[str, Any]]] = {}
     edge_answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, ans in (report or {}).items():
@@ -198,9 +159,8 @@ def explorer_data(
             edge_answers.setdefault((str(ans.wrt), str(ans.of)), []).append(item)
 
     out_nodes, edges = [], []
-    for n in nodes:
-        is_input = t.is_input(n)
-        rhs = t.definition(n)
+    for i, n in enumerate(nodes):
+        is_input, rhs = eqs[i].is_input, eqs[i].rhs
         steps = gradient.steps(n) if n in reaching and n != y else ()
         entry: dict[str, Any] = {
             "name": n.name,
@@ -209,25 +169,25 @@ def explorer_data(
             "definition": None if is_input else nt.expr(rhs, "text"),
             "definitionMath": None if is_input else _math(rhs),
             "nameMath": _math(n),
-            "value": _num(lambda n=n: t.value(n), precision),
+            "value": _num(lambda i=i: cache.floats([i])[i], precision),
             "reaches": n in reaching,
             "adjoint": _num(lambda n=n: gradient.value(n), precision),
             "adjointText": nt.expr(gradient[n], "text"),
             "adjointMath": _math(gradient[n]),
             "adjointLabel": nt.partial(y, n, "text"),
-            "parents": [p.name for p in t.parents(n)],
-            "consumers": [c.name for c in t.consumers(n)],
+            "parents": [graph.symbols[p].name for p in eqs[i].parents],
+            "consumers": [graph.symbols[c].name for c in graph.consumers[i] if c < gradient.size],
             "steps": [s.via.name for s in steps],
             "chain": _chain_text(nt.partial(y, n, "text"), steps, precision, (y, n), False)
             if steps
             else None,
             "answers": answers.get(n.name, []),
-            "paths": _paths(t, y, n, precision) if n in reaching else None,
+            "paths": _paths(gradient, cache, n, precision) if n in reaching else None,
         }
         out_nodes.append(entry)
-        for p in t.parents(n):
-            local = t.partial(n, p)
-            value = _num(lambda local=local: t.value(local), precision)
+        for k, pi in enumerate(eqs[i].parents):
+            p, local = graph.symbols[pi], graph.local_partials(i)[k]
+            value = _num(lambda i=i, k=k: gradient.local_values(i)[k], precision)
             label = f"{nt.partial(n, p, 'text')} = {nt.expr(local, 'text')}"
             if value is not None and not local.is_number:
                 label += f" = {value}"
@@ -243,13 +203,17 @@ def explorer_data(
                     "answers": edge_answers.get((p.name, n.name), []),
                 }
             )
-    inputs = list(t.input_nodes)
+    inputs = [graph.symbols[i] for i in graph.input_indices if i < gradient.size]
     chosen = inputs[:TANGENT_INPUTS] if tangents_for is None else list(tangents_for)
     by_name = {n.name: n for n in nodes}
     forward = {}
     for x in chosen:
         xs = by_name[x] if isinstance(x, str) else x
-        forward[xs.name] = _forward(t, xs, precision, symbolic=len(nodes) <= SYMBOLIC_TANGENT_NODES)
+        forward[xs.name] = _forward(
+            Tangents(graph, cache, graph.index(xs)),
+            precision,
+            symbolic=len(nodes) <= SYMBOLIC_TANGENT_NODES,
+        )
     index = {n: i for i, n in enumerate(nodes)}
     return {
         "title": title,
@@ -262,9 +226,12 @@ def explorer_data(
     }
 
 
-def _paths(t: TraceLike, y: sympy.Symbol, n: sympy.Symbol, precision: int) -> dict[str, Any]:
+def _paths(
+    gradient: Gradient, cache: ValueCache, n: sympy.Symbol, precision: int
+) -> dict[str, Any]:
+    graph = gradient.graph
     try:
-        found = t.paths(y, n, limit=PATH_LIMIT)
+        found = Paths(graph, cache, gradient.anchor, graph.index(n), limit=PATH_LIMIT)
     except PathExplosionError as exc:
         return {"listed": [], "note": str(exc).split(";")[0]}
     listed = []
@@ -280,10 +247,9 @@ def _paths(t: TraceLike, y: sympy.Symbol, n: sympy.Symbol, precision: int) -> di
     return {"listed": listed, "note": None}
 
 
-def _forward(t: TraceLike, x: sympy.Symbol, precision: int, symbolic: bool) -> dict[str, Any]:
-    tan = t.tangents(x)
-    down = _descendants(t, x)
-    order = [n for n in t.nodes if n in down]
+def _forward(tan: Tangents, precision: int, symbolic: bool) -> dict[str, Any]:
+    x, graph = tan.wrt, tan.graph
+    order = [graph.symbols[i] for i in tan.downstream]
     values, texts, steps, chains = {}, {}, {}, {}
     for n in order:
         values[n.name] = _num(lambda n=n: tan.value(n), precision)
@@ -587,8 +553,8 @@ def to_html(
     significant digits; ``layout`` is ``"auto"``, ``"dot"`` (Graphviz, an error when
     ``dot`` is missing) or ``"layered"`` (built in).
 
-    >>> from symtrace.cli import demo_trace
-    >>> page = to_html(demo_trace().grad("L"), title="<script>alert(1)</script>")
+    >>> from symtrace.examples import micrograd_lecture
+    >>> page = to_html(micrograd_lecture().grad("L"), title="<script>alert(1)</script>")
     >>> "<script>alert" in page, "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     (False, True)
     """
@@ -645,8 +611,8 @@ class Explorer:
     """An explorer page: ``.html`` is the text, ``.save(path)`` writes it, and Jupyter
     shows it inline (in a sandboxed iframe).
 
-    >>> from symtrace.cli import demo_trace
-    >>> ex = explore(demo_trace().grad("L"))
+    >>> from symtrace.examples import micrograd_lecture
+    >>> ex = explore(micrograd_lecture().grad("L"))
     >>> ex.html.startswith("<!DOCTYPE html>"), ex._repr_html_().startswith("<iframe")
     (True, True)
     """

@@ -24,6 +24,8 @@ f
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +42,7 @@ from .dot import to_dot
 from .errors import DuplicateNameError, TraceError, UsageError
 from .evaluation import Number, ValueCache, check_input_value, expression_value
 from .graph import Graph, NodeLike
+from .html import Explorer, explore, to_html
 from .nodes import NodeSymbol
 from .printing import Derivation, Table, derivation, render_graph, table
 
@@ -372,6 +375,32 @@ class Trace(Renderable):
     def to_dot(self, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
         """Graphviz DOT text of the graph (see :mod:`symtrace.dot`)."""
         return to_dot(self.graph, self.cache, gradient, **options)
+
+    def to_html(
+        self, y: NodeLike, path: str | os.PathLike[str] | None = None, **options: Any
+    ) -> str:
+        """The interactive HTML explorer of ``grad(y)``, one self-contained page.
+
+        Written to ``path`` too when given.  Options as :func:`symtrace.html.to_html`
+        (``title=``, ``report=`` a :class:`Report` to mark on the graph, ...).
+
+        >>> t = Trace()
+        >>> x = t.input("x", 3)
+        >>> page = t.to_html(t.define("y", x**2), title="square")
+        >>> page.startswith("<!DOCTYPE html>"), 'data-node="x"' in page
+        (True, True)
+        """
+        page = to_html(self.grad(y), **options)
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
+    def explore(self, y: NodeLike, **options: Any) -> Explorer:
+        """The explorer of ``grad(y)`` for Jupyter: shown inline, ``.save(path)`` writes it.
+
+        Pass ``report=t.check(...)`` to see a student's answers marked on the graph.
+        """
+        return explore(self.grad(y), **options)
 
     # ------------------------------------------------------- checking, compiling
 

@@ -14,7 +14,7 @@ import pytest
 import sympy
 
 from symtrace import ExerciseError, ParseError, Trace
-from symtrace.check import SCHEMA, Report, parse_key
+from symtrace.check import SCHEMA, NodeTangent, Report, parse_key
 from symtrace.examples import micrograd_lecture
 
 CORRECT = {
@@ -191,9 +191,11 @@ def test_kink_accepts_any_subgradient_with_a_note() -> None:
 def test_key_forms_and_disambiguation() -> None:
     t = seed000()
     L = t["L"]
-    assert parse_key(t, "dL/dd", L) == parse_key(t, "∂L/∂d", L) == parse_key(t, "grad:d", L)
-    assert parse_key(t, "dd/de", L) == parse_key(t, "∂d/∂e", L) == parse_key(t, "local:d/e", L)
-    assert parse_key(t, "dd/da", L) == parse_key(t, "tangent[a]:d", L) == ("tangent", 5, 0)
+    g = t.graph
+    assert parse_key(g, "dL/dd", L) == parse_key(g, "∂L/∂d", L) == parse_key(g, "grad:d", L)
+    assert parse_key(g, "dd/de", L) == parse_key(g, "∂d/∂e", L) == parse_key(g, "local:d/e", L)
+    assert parse_key(g, "dd/da", L) == parse_key(g, "tangent[a]:d", L) == NodeTangent(5, 0)
+    assert parse_key(g, "dd/da", L).kind.value == "tangent"
     r = t.check({"dd/da": "b", "tangent[a]:L": "b*f", "d": 4})
     assert r.ok and r["dd/da"].kind == "tangent"
 

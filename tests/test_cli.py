@@ -62,12 +62,12 @@ def test_check_formats(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
 def test_internal_error_is_exit_3_with_a_hint(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import symtrace.exercise
+    import symtrace.cli
 
     def boom(path: str) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(symtrace.exercise, "load", boom)
+    monkeypatch.setattr(symtrace.cli, "load", boom)
     code, _, err = run(capsys, "check", str(GOOD))
     assert code == 3 and "internal error" in err and "report it" in err and "kaput" in err
     assert "Traceback" not in err

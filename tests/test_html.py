@@ -13,7 +13,8 @@ import pytest
 
 import symtrace.html as sh
 from symtrace import Trace
-from symtrace.cli import demo_trace, main
+from symtrace.cli import main
+from symtrace.examples import micrograd_lecture
 from symtrace.exercise import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def embedded(page: str) -> dict:
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    return sh.to_html(demo_trace().grad("L"), title="seed 000", layout="layered")
+    return sh.to_html(micrograd_lecture().grad("L"), title="seed 000", layout="layered")
 
 
 def test_the_page_parses_and_has_the_hooks(page: str) -> None:
@@ -93,7 +94,7 @@ def test_the_page_is_self_contained(page: str) -> None:
 
 def test_the_embedded_json_round_trips(page: str) -> None:
     data = embedded(page)
-    expected = sh.explorer_data(demo_trace().grad("L"), title="seed 000")
+    expected = sh.explorer_data(micrograd_lecture().grad("L"), title="seed 000")
     assert data == json.loads(json.dumps(expected))
     adjoints = {n["name"]: n["adjoint"] for n in data["nodes"]}
     assert adjoints == {"a": "6", "b": "-4", "c": "-2", "f": "4", "e": "-2", "d": "-2", "L": "1"}
@@ -113,7 +114,7 @@ def test_math_is_sympys_presentation_mathml(page: str) -> None:
 
 
 def test_hostile_titles_and_report_texts_are_escaped() -> None:
-    t = demo_trace()
+    t = micrograd_lecture()
     report = t.check({"dL/da": 5}, output="L")
     page = sh.to_html(t.grad("L"), title=HOSTILE, report=report, layout="layered")
     assert "<script>alert" not in page and "<img" not in page
@@ -144,21 +145,21 @@ def test_answers_are_marked_with_text_not_only_colour() -> None:
 def test_without_dot_the_layered_layout_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sh.shutil, "which", lambda name: None)
     assert sh.find_dot() is None
-    page = sh.to_html(demo_trace().grad("L"))
+    page = sh.to_html(micrograd_lecture().grad("L"))
     assert 'data-layout="layered"' in page
     with pytest.raises(sh.BackendUnavailableError, match="graphviz"):
-        sh.to_html(demo_trace().grad("L"), layout="dot")
+        sh.to_html(micrograd_lecture().grad("L"), layout="dot")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' program not installed")
 def test_with_dot_graphviz_lays_the_graph_out() -> None:
-    page = sh.to_html(demo_trace().grad("L"))
+    page = sh.to_html(micrograd_lecture().grad("L"))
     assert 'data-layout="dot"' in page
     assert len(re.findall(r'<g class="edge"', page)) == 6
 
 
 def test_layered_layout_puts_parents_left_of_consumers() -> None:
-    t = demo_trace()
+    t = micrograd_lecture()
     data = sh.explorer_data(t.grad("L"))
     names = [n["name"] for n in data["nodes"]]
     parents = {n["name"]: n["parents"] for n in data["nodes"]}
@@ -191,7 +192,7 @@ def test_a_trace_without_values_still_renders() -> None:
 
 
 def test_bad_options_are_rejected() -> None:
-    g = demo_trace().grad("L")
+    g = micrograd_lecture().grad("L")
     with pytest.raises(ValueError, match="layout"):
         sh.to_html(g, layout="circle")
     with pytest.raises(ValueError, match="precision"):
@@ -199,7 +200,7 @@ def test_bad_options_are_rejected() -> None:
 
 
 def test_explorer_shows_in_a_sandboxed_iframe(tmp_path: Path) -> None:
-    ex = sh.explore(demo_trace().grad("L"), layout="layered")
+    ex = sh.explore(micrograd_lecture().grad("L"), layout="layered")
     frame = ex._repr_html_()
     assert frame.startswith('<iframe srcdoc="') and 'sandbox="allow-scripts"' in frame
     (srcdoc,) = [a["srcdoc"] for t, a in parse(frame).tags if t == "iframe"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import symtrace.html as sh
-from symtrace.cli import demo_trace
+from symtrace.examples import micrograd_lecture
 from symtrace.exercise import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def open_page(browser: Any, tmp_path: Path) -> Iterator[Any]:
 
 
 def seed000(**options: Any) -> str:
-    return sh.to_html(demo_trace().grad("L"), **options)
+    return sh.to_html(micrograd_lecture().grad("L"), **options)
 
 
 def shown(page: Any, attr: str = "data-adjoint") -> dict[str, str]:

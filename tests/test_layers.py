@@ -177,7 +177,7 @@ def defined_names(tree: ast.Module) -> set[str]:
 
 def test_no_module_reads_another_modules_private_names() -> None:
     problems = []
-    for dotted, (path, tree) in PARSED.items():
+    for path, tree in PARSED.values():
         mine = defined_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from pathlib import Path
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import sympy

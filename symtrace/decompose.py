@@ -61,7 +61,7 @@ from typing import Any
 
 import sympy
 
-from .errors import DuplicateNameError, InvalidNameError, TraceError
+from .errors import DuplicateNameError, InvalidNameError, TraceError, UsageError
 from .trace import Trace
 
 __all__ = ["from_expr"]
@@ -154,7 +154,7 @@ class _Planner:
 
 def _as_expr(obj: Any, what: str) -> sympy.Expr:
     if isinstance(obj, bool) or not isinstance(obj, int | float | sympy.Expr):
-        raise TypeError(
+        raise UsageError(
             f"from_expr: {what} must be a SymPy expression (or a number), got "
             f"{type(obj).__name__} {obj!r}; build it with SymPy, e.g. "
             "x = sympy.Symbol('x', real=True); expr = sympy.sin(x) * x"
@@ -184,7 +184,7 @@ def _outputs(expr: Any, name: Any) -> list[tuple[str, sympy.Expr]]:
         pairs = list(zip(names, exprs, strict=True))
     else:
         if not isinstance(name, str):
-            raise TypeError(f"from_expr: name must be a string for one expression, got {name!r}")
+            raise UsageError(f"from_expr: name must be a string for one expression, got {name!r}")
         pairs = [(name, _as_expr(expr, "expr"))]
     if not pairs:
         raise TraceError("from_expr: no expression given")
@@ -221,7 +221,7 @@ def _input_names(free: Iterable[sympy.Symbol], inputs: Any) -> list[str]:
         elif isinstance(s, str):
             names.append(s)
         else:
-            raise TypeError(f"from_expr: inputs must be Symbols or names, got {s!r}")
+            raise UsageError(f"from_expr: inputs must be Symbols or names, got {s!r}")
     missing = sorted(set(by_name) - set(names))
     if missing:
         raise TraceError(

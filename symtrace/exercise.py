@@ -62,7 +62,7 @@ from typing import Any
 import sympy
 
 from .check import Report, _parse_key, _read_claim, check
-from .errors import ExerciseError, ParseError, SymtraceError
+from .errors import ExerciseError, ParseError, SymtraceError, UsageError
 from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
@@ -427,7 +427,7 @@ def _toml_value(v: Any) -> str:
     if v is None:
         return '""'
     if isinstance(v, bool):
-        raise TypeError("booleans are not exercise values")
+        raise UsageError("booleans are not exercise values")
     if isinstance(v, int):
         return str(v)
     if isinstance(v, sympy.Integer):

@@ -41,6 +41,8 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode
 from sympy.printing.str import StrPrinter
 
+from .errors import OptionError, OptionValueError
+
 __all__ = [
     "FORMATS",
     "UnicodeStrPrinter",
@@ -67,9 +69,11 @@ _TIMES = {"text": " · ", "latex": r" \cdot ", "markdown": r" \cdot "}
 
 
 def check_format(fmt: str) -> str:
-    """``fmt`` if it is one of :data:`FORMATS`; a clear ValueError otherwise."""
+    """``fmt`` if it is one of :data:`FORMATS`; a clear OptionValueError otherwise."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}")
+        raise OptionValueError(
+            f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}"
+        )
     return fmt
 
 
@@ -209,11 +213,12 @@ def number_product(values: Sequence[float | None], precision: int, fmt: str) -> 
     return product([_paren(s, fmt) if s.startswith("-") else s for s in printed], fmt)
 
 
-def options_error(what: str, unknown: list[str], valid: dict[str, Any]) -> TypeError:
-    """The TypeError for options a view does not know, listing the valid ones."""
+def options_error(what: str, unknown: list[str], valid: dict[str, Any]) -> OptionError:
+    """The :class:`~symtrace.errors.OptionError` (a TypeError) for options a view does not
+    know, listing the valid ones."""
     listing = ", ".join(f"{k}={v!r}" for k, v in valid.items())
     plural = "s" if len(unknown) > 1 else ""
-    return TypeError(
+    return OptionError(
         f"{what} got unexpected option{plural} {', '.join(map(repr, unknown))}; "
         f"valid options (with defaults): {listing}"
     )

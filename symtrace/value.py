@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from .errors import InvalidNameError
+from .errors import InvalidNameError, InvalidValueError, NotANodeError, StateError, UsageError
 from .functions import relu as _sym_relu
 from .functions import sigmoid as _sym_sigmoid
 
@@ -141,7 +141,7 @@ class Value:
         self._parents = parents = tuple(_children)
         for p in parents:
             if not isinstance(p, Value):
-                raise TypeError(f"Value children must be Values, got {type(p).__name__} {p!r}")
+                raise UsageError(f"Value children must be Values, got {type(p).__name__} {p!r}")
         self._n = next(_creation)
         self._label = label
         kind, arg = _kind_of(_op, len(parents))
@@ -267,7 +267,7 @@ class Value:
 
     def __pow__(self, other: float) -> Value:
         if isinstance(other, Value):
-            raise TypeError(
+            raise UsageError(
                 "Value ** Value is not supported: the exponent must be an int or float "
                 "constant. For x**y with a Value y, write (y * x.log()).exp()."
             )
@@ -286,7 +286,7 @@ class Value:
         return out
 
     def __rpow__(self, other: float) -> Value:
-        raise TypeError(
+        raise UsageError(
             f"{other!r} ** Value is not supported: the exponent must be an int or float "
             "constant. For c**x with a Value x, write (x * math.log(c)).exp()."
         )
@@ -445,7 +445,7 @@ class Value:
         ref = getattr(self, "_root", None)
         root = None if ref is None else ref()
         if root is None:
-            raise RuntimeError(
+            raise StateError(
                 "grad_expr needs a backward() first: call output.backward() on a Value "
                 "computed from this one (and keep the output alive)"
                 if ref is None
@@ -454,7 +454,7 @@ class Value:
             )
         traced = root._current()
         if traced.kinds[id(self)] == "const":
-            raise ValueError(
+            raise NotANodeError(
                 f"{self!r} is a number wrapped by an operator and is inlined in the trace "
                 "as a constant; it has no symbolic gradient of its own"
             )
@@ -490,7 +490,9 @@ def _as_float(x: Any, what: str) -> float:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
         return float(x)
-    raise TypeError(f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}")
+    raise InvalidValueError(
+        f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
+    )
 
 
 def _constant(x: object) -> Value | None:
@@ -638,7 +640,7 @@ def _d_sigmoid(v: Value) -> None:  # sigmoid' = s (1 - s)
 def _d_custom(v: Value) -> None:
     fn = getattr(v, "_custom", None)
     if fn is None:
-        raise TypeError(
+        raise UsageError(
             f"no derivative rule for op {v._op!r} of {v!r}: use one of "
             f"{', '.join(repr(k) for k in _KINDS)} or '**<number>', or assign the node a "
             "_backward function"
@@ -859,7 +861,7 @@ def _build(output: Value, name: str | None) -> _Traced:
             kind, arg = _kind_of(v._op, len(v._parents))
         rule = _SYMPY.get(kind)
         if rule is None:
-            raise TypeError(
+            raise UsageError(
                 f"cannot trace op {v._op!r} of {v!r}: symbolic views know the ops "
                 f"{', '.join(repr(k) for k in _KINDS)} and '**<number>'"
             )

@@ -55,7 +55,7 @@ log(x1*x2*(x1 + x2))/(x1 - x2)**2
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -281,11 +281,7 @@ def from_expr(
     t = Trace()
     t.inputs(input_names, values=values)
     to_trace = {s: t[s.name] for s in free}
-
-    def in_trace(e: sympy.Expr) -> sympy.Expr:
-        return e.xreplace(to_trace) if to_trace else e
-
-    roots = [(n, in_trace(e)) for n, e in outputs]
+    roots = [(n, _in_trace(e, to_trace)) for n, e in outputs]
     taken = set(input_names)
     for n, _ in roots:
         if n in taken:
@@ -293,16 +289,42 @@ def from_expr(
                 f"from_expr: the output name {n!r} is also an input of the expression; "
                 f"pass another name, e.g. name={n + '_out'!r}"
             )
-    # Output roots and user-named subexpressions get their names when they are built.
+    taken |= {n for n, _ in roots}
+    chosen, named = _chosen_names(roots, names or {}, to_trace, taken)
+    nodes = _define_steps(t, roots, chosen, _fresh_names(prefix, taken, t))
+    unused = [key for key, e in named if e not in nodes]
+    if unused:
+        raise TraceError(
+            f"from_expr: names= names {', '.join(map(str, unused))}, which "
+            f"{'is' if len(unused) == 1 else 'are'} not a step: SymPy holds "
+            f"{'it' if len(unused) == 1 else 'them'} inside a larger sum or product. "
+            f"The steps are {', '.join(f'{s} = {t.definition(s)}' for s in nodes.values())}"
+        )
+    return t
+
+
+def _in_trace(e: sympy.Expr, to_trace: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
+    """``e`` in the trace's own input Symbols."""
+    return e.xreplace(to_trace) if to_trace else e
+
+
+def _chosen_names(
+    roots: list[tuple[str, sympy.Expr]],
+    names: Mapping[Any, str],
+    to_trace: dict[sympy.Symbol, sympy.Symbol],
+    taken: set[str],
+) -> tuple[dict[sympy.Expr, str], list[tuple[Any, sympy.Expr]]]:
+    """The names that output roots and user-named subexpressions get when they are
+    built, and the ``(key, expression)`` pairs of ``names``; ``taken`` gains the names
+    ``names`` gives."""
     chosen: dict[sympy.Expr, str] = {}
     for n, e in roots:
         if not _is_leaf(e):
             chosen.setdefault(e, n)
-    taken |= {n for n, _ in roots}
     wanted: dict[sympy.Expr, str] = {}
     named: list[tuple[Any, sympy.Expr]] = []
-    for key, step_name in (names or {}).items():
-        e = in_trace(_as_expr(key, f"the names key {key!r}"))
+    for key, step_name in names.items():
+        e = _in_trace(_as_expr(key, f"the names key {key!r}"), to_trace)
         if e in chosen:
             raise TraceError(
                 f"from_expr: {key} is an output (named {chosen[e]!r}); it cannot also be "
@@ -322,18 +344,27 @@ def from_expr(
         wanted[e] = step_name
         named.append((key, e))
         taken.add(step_name)
-    chosen |= wanted
+    return chosen | wanted, named
 
+
+def _fresh_names(prefix: str, taken: set[str], t: Trace) -> Iterator[str]:
+    """``t1, t2, ...`` (``prefix``), skipping names taken or already in the trace."""
     counter = 0
+    while True:
+        counter += 1
+        candidate = f"{prefix}{counter}"
+        if candidate not in taken and candidate not in t:
+            yield candidate
 
-    def fresh() -> str:
-        nonlocal counter
-        while True:
-            counter += 1
-            candidate = f"{prefix}{counter}"
-            if candidate not in taken and candidate not in t:
-                return candidate
 
+def _define_steps(
+    t: Trace,
+    roots: list[tuple[str, sympy.Expr]],
+    chosen: dict[sympy.Expr, str],
+    fresh: Iterator[str],
+) -> dict[sympy.Expr, sympy.Symbol]:
+    """Define every step of every root in ``t``, children first, and each output; the
+    node of each step's expression."""
     planner = _Planner()
     nodes: dict[sympy.Expr, sympy.Symbol] = {}
     for out_name, root in roots:
@@ -348,15 +379,7 @@ def from_expr(
                 stack.extend((c, False) for c in reversed(step.children) if c not in nodes)
                 continue
             rhs = step.template.xreplace({_hole(k): nodes[c] for k, c in enumerate(step.children)})
-            nodes[e] = t.define(chosen.get(e) or fresh(), rhs)
+            nodes[e] = t.define(chosen.get(e) or next(fresh), rhs)
         if out_name not in t:  # the output is an input, a constant, or an earlier output
             t.define(out_name, nodes.get(root, root))
-    unused = [key for key, e in named if e not in nodes]
-    if unused:
-        raise TraceError(
-            f"from_expr: names= names {', '.join(map(str, unused))}, which "
-            f"{'is' if len(unused) == 1 else 'are'} not a step: SymPy holds "
-            f"{'it' if len(unused) == 1 else 'them'} inside a larger sum or product. "
-            f"The steps are {', '.join(f'{s} = {t.definition(s)}' for s in nodes.values())}"
-        )
-    return t
+    return nodes

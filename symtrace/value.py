@@ -755,6 +755,37 @@ class _Traced:
 def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str]:
     """Node names for the non-constant Values of ``order``; warns about relabeling."""
     named = [v for v in order if v._kind != "const" or v is output]
+    base, renamed = _label_names(named, output, name)
+    names, used, dups = _distinct_names(named, output, name, base)
+    counter = itertools.count(1)
+    for v in named:  # unlabeled Values get v1, v2, ...
+        if id(v) not in names:
+            n = f"v{next(counter)}"
+            while n in used:
+                n = f"v{next(counter)}"
+            names[id(v)] = n
+    if renamed:
+        warnings.warn(
+            "labels that are not identifiers were renamed in the trace: "
+            + ", ".join(f"{a!r} -> {b or '(generated name)'!r}" for a, b in renamed),
+            UserWarning,
+            stacklevel=5,
+        )
+    if dups:
+        warnings.warn(
+            "several Values share a label; they get distinct names in the trace: "
+            + "; ".join(f"label {s!r} -> {', '.join(ns)}" for s, ns in dups.items()),
+            UserWarning,
+            stacklevel=5,
+        )
+    return names
+
+
+def _label_names(
+    named: list[Value], output: Value, name: str | None
+) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """The name each Value asks for (``name`` for the output, else its label made an
+    identifier), and the ``(label, identifier)`` pairs of the labels that changed."""
     base: dict[int, str] = {}
     renamed: list[tuple[str, str]] = []
     if name is not None:
@@ -772,6 +803,15 @@ def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str
             renamed.append((label, s))
         if s:
             base[id(v)] = s
+    return base, renamed
+
+
+def _distinct_names(
+    named: list[Value], output: Value, name: str | None, base: dict[int, str]
+) -> tuple[dict[int, str], set[str], dict[str, list[str]]]:
+    """Distinct names for the Values in ``base``: the first to ask for a name keeps it,
+    the rest get ``_2``, ``_3``, ...  Also the names used, and each shared label's names.
+    """
     names: dict[int, str] = {}
     used: set[str] = set()
     dups: dict[str, list[str]] = {}
@@ -794,28 +834,7 @@ def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str
         names[id(v)] = f"{plain}_{k}"
         used.add(names[id(v)])
         dups.setdefault(plain, [plain]).append(names[id(v)])
-    counter = itertools.count(1)
-    for v in named:
-        if id(v) not in names:
-            n = f"v{next(counter)}"
-            while n in used:
-                n = f"v{next(counter)}"
-            names[id(v)] = n
-    if renamed:
-        warnings.warn(
-            "labels that are not identifiers were renamed in the trace: "
-            + ", ".join(f"{a!r} -> {b or '(generated name)'!r}" for a, b in renamed),
-            UserWarning,
-            stacklevel=5,
-        )
-    if dups:
-        warnings.warn(
-            "several Values share a label; they get distinct names in the trace: "
-            + "; ".join(f"label {s!r} -> {', '.join(ns)}" for s, ns in dups.items()),
-            UserWarning,
-            stacklevel=5,
-        )
-    return names
+    return names, used, dups
 
 
 def _identifier(label: str) -> str:

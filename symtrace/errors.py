@@ -17,7 +17,7 @@ Hierarchy::
     │   ├── MissingValueError (+ LookupError)  inputs without values
     │   ├── InvalidValueError (+ TypeError)    a value that is not a real number
     │   └── NonRealValueError                complex, infinite or undefined result
-    ├── UsageError (TypeError)               an argument of the wrong type, or too many
+    ├── UsageError (TypeError)               an argument of the wrong type or number
     │   └── OptionError                      an unknown keyword option
     ├── OptionValueError (ValueError)        an option or argument outside its choices
     ├── StateError (RuntimeError)            asked before what it needs has happened

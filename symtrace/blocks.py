@@ -34,7 +34,7 @@ from typing import Any
 
 import sympy
 
-from .errors import InvalidNameError, TraceError
+from .errors import InvalidNameError, TraceError, UsageError
 from .graph import Builder
 from .nodes import NodeSymbol
 
@@ -71,20 +71,20 @@ class Block:
     >>> f_2(x1)
     Traceback (most recent call last):
     ...
-    TypeError: f_2() takes 2 arguments (x, y) but 1 was given
+    symtrace.errors.UsageError: f_2() takes 2 arguments (x, y) but 1 was given
     """
 
     def __init__(self, trace: Builder, fn: Callable[..., Any], name: str | None = None) -> None:
         if not callable(fn):
-            raise TypeError(f"function(): expected a Python function, got {fn!r}")
+            raise UsageError(f"function(): expected a Python function, got {fn!r}")
         try:
             signature = inspect.signature(fn)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"function(): cannot read the parameters of {fn!r}: {err}") from None
+            raise UsageError(f"function(): cannot read the parameters of {fn!r}: {err}") from None
         params = []
         for p in signature.parameters.values():
             if p.kind not in _POSITIONAL:
-                raise TypeError(
+                raise UsageError(
                     f"function(): parameter {p.name!r} of {fn!r} is {p.kind.description}; a "
                     "block needs a fixed list of positional parameters, e.g. lambda x, y: ..."
                 )
@@ -112,7 +112,7 @@ class Block:
         try:
             body = fn(*self._symbols)
         except TypeError as err:
-            raise TypeError(
+            raise UsageError(
                 f"function(): calling {self._name} on SymPy Symbols {self._params} failed "
                 f"({err}); build the result with SymPy functions and constants "
                 "(sympy.sin, sympy.pi), not math.sin or math.pi"
@@ -120,7 +120,7 @@ class Block:
         if isinstance(body, numbers.Number) and not isinstance(body, bool | complex):
             body = sympy.Integer(body) if isinstance(body, int) else sympy.Float(body)
         if not isinstance(body, sympy.Expr):
-            raise TypeError(
+            raise UsageError(
                 f"function(): {self._name}{self._params} returned {type(body).__name__} "
                 f"{body!r}; a block must return a SymPy expression"
             )
@@ -145,7 +145,7 @@ class Block:
         """
         n = len(self._params)
         if len(args) != n:
-            raise TypeError(
+            raise UsageError(
                 f"{self._name}() takes {n} argument{'s' if n != 1 else ''} "
                 f"({', '.join(self._params)}) but {len(args)} "
                 f"{'was' if len(args) == 1 else 'were'} given"
@@ -163,7 +163,7 @@ class Block:
                 if isinstance(arg, str)
                 else " (a node of the trace, a number or a SymPy expression in nodes)"
             )
-            raise TypeError(
+            raise UsageError(
                 f"{self._name}(): argument {param} is {type(arg).__name__} {arg!r}{hint}"
             )
         if isinstance(arg, sympy.Expr):

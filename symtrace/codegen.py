@@ -32,7 +32,12 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import MpmathPrinter
 
-from .errors import BackendUnavailableError, InvalidValueError, NonRealValueError
+from .errors import (
+    BackendUnavailableError,
+    InvalidValueError,
+    NonRealValueError,
+    OptionValueError,
+)
 from .shapes import FLOAT_NAMESPACE, FloatCodePrinter
 
 __all__ = ["BACKENDS", "Backend", "backend"]
@@ -403,12 +408,12 @@ _LOADERS: dict[str, Callable[[], Backend]] = {
 def backend(name: str) -> Backend:
     """The :class:`Backend` called ``name`` (one of :data:`BACKENDS`).
 
-    Raises :class:`ValueError` for an unknown name and
+    Raises :class:`~symtrace.errors.OptionValueError` (a ValueError) for an unknown name and
     :class:`~symtrace.errors.BackendUnavailableError` when its library is missing.
     """
     loader = _LOADERS.get(name)
     if loader is None:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+        raise OptionValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     return loader()
 
 

@@ -56,13 +56,13 @@ log(x1*x2*(x1 + x2))/(x1 - x2)**2
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import sympy
 
-from .errors import DuplicateNameError, InvalidNameError, TraceError
+from .errors import DuplicateNameError, InvalidNameError, TraceError, UsageError
 from .graph import Builder
 
 __all__ = ["from_expr"]
@@ -155,7 +155,7 @@ class _Planner:
 
 def _as_expr(obj: Any, what: str) -> sympy.Expr:
     if isinstance(obj, bool) or not isinstance(obj, int | float | sympy.Expr):
-        raise TypeError(
+        raise UsageError(
             f"from_expr: {what} must be a SymPy expression (or a number), got "
             f"{type(obj).__name__} {obj!r}; build it with SymPy, e.g. "
             "x = sympy.Symbol('x', real=True); expr = sympy.sin(x) * x"
@@ -185,7 +185,7 @@ def _outputs(expr: Any, name: Any) -> list[tuple[str, sympy.Expr]]:
         pairs = list(zip(names, exprs, strict=True))
     else:
         if not isinstance(name, str):
-            raise TypeError(f"from_expr: name must be a string for one expression, got {name!r}")
+            raise UsageError(f"from_expr: name must be a string for one expression, got {name!r}")
         pairs = [(name, _as_expr(expr, "expr"))]
     if not pairs:
         raise TraceError("from_expr: no expression given")
@@ -222,7 +222,7 @@ def _input_names(free: Iterable[sympy.Symbol], inputs: Any) -> list[str]:
         elif isinstance(s, str):
             names.append(s)
         else:
-            raise TypeError(f"from_expr: inputs must be Symbols or names, got {s!r}")
+            raise UsageError(f"from_expr: inputs must be Symbols or names, got {s!r}")
     missing = sorted(set(by_name) - set(names))
     if missing:
         raise TraceError(
@@ -288,11 +288,7 @@ def from_expr(
     t = trace
     t.inputs(input_names, values=values)
     to_trace = {s: t[s.name] for s in free}
-
-    def in_trace(e: sympy.Expr) -> sympy.Expr:
-        return e.xreplace(to_trace) if to_trace else e
-
-    roots = [(n, in_trace(e)) for n, e in outputs]
+    roots = [(n, _in_trace(e, to_trace)) for n, e in outputs]
     taken = set(input_names)
     for n, _ in roots:
         if n in taken:
@@ -300,16 +296,42 @@ def from_expr(
                 f"from_expr: the output name {n!r} is also an input of the expression; "
                 f"pass another name, e.g. name={n + '_out'!r}"
             )
-    # Output roots and user-named subexpressions get their names when they are built.
+    taken |= {n for n, _ in roots}
+    chosen, named = _chosen_names(roots, names or {}, to_trace, taken)
+    nodes = _define_steps(t, roots, chosen, _fresh_names(prefix, taken, t))
+    unused = [key for key, e in named if e not in nodes]
+    if unused:
+        raise TraceError(
+            f"from_expr: names= names {', '.join(map(str, unused))}, which "
+            f"{'is' if len(unused) == 1 else 'are'} not a step: SymPy holds "
+            f"{'it' if len(unused) == 1 else 'them'} inside a larger sum or product. "
+            f"The steps are {', '.join(f'{s} = {t.definition(s)}' for s in nodes.values())}"
+        )
+    return t
+
+
+def _in_trace(e: sympy.Expr, to_trace: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
+    """``e`` in the trace's own input Symbols."""
+    return e.xreplace(to_trace) if to_trace else e
+
+
+def _chosen_names(
+    roots: list[tuple[str, sympy.Expr]],
+    names: Mapping[Any, str],
+    to_trace: dict[sympy.Symbol, sympy.Symbol],
+    taken: set[str],
+) -> tuple[dict[sympy.Expr, str], list[tuple[Any, sympy.Expr]]]:
+    """The names that output roots and user-named subexpressions get when they are
+    built, and the ``(key, expression)`` pairs of ``names``; ``taken`` gains the names
+    ``names`` gives."""
     chosen: dict[sympy.Expr, str] = {}
     for n, e in roots:
         if not _is_leaf(e):
             chosen.setdefault(e, n)
-    taken |= {n for n, _ in roots}
     wanted: dict[sympy.Expr, str] = {}
     named: list[tuple[Any, sympy.Expr]] = []
-    for key, step_name in (names or {}).items():
-        e = in_trace(_as_expr(key, f"the names key {key!r}"))
+    for key, step_name in names.items():
+        e = _in_trace(_as_expr(key, f"the names key {key!r}"), to_trace)
         if e in chosen:
             raise TraceError(
                 f"from_expr: {key} is an output (named {chosen[e]!r}); it cannot also be "
@@ -329,18 +351,27 @@ def from_expr(
         wanted[e] = step_name
         named.append((key, e))
         taken.add(step_name)
-    chosen |= wanted
+    return chosen | wanted, named
 
+
+def _fresh_names(prefix: str, taken: set[str], t: Builder) -> Iterator[str]:
+    """``t1, t2, ...`` (``prefix``), skipping names taken or already in the trace."""
     counter = 0
+    while True:
+        counter += 1
+        candidate = f"{prefix}{counter}"
+        if candidate not in taken and candidate not in t:
+            yield candidate
 
-    def fresh() -> str:
-        nonlocal counter
-        while True:
-            counter += 1
-            candidate = f"{prefix}{counter}"
-            if candidate not in taken and candidate not in t:
-                return candidate
 
+def _define_steps(
+    t: Builder,
+    roots: list[tuple[str, sympy.Expr]],
+    chosen: dict[sympy.Expr, str],
+    fresh: Iterator[str],
+) -> dict[sympy.Expr, sympy.Symbol]:
+    """Define every step of every root in ``t``, children first, and each output; the
+    node of each step's expression."""
     planner = _Planner()
     nodes: dict[sympy.Expr, sympy.Symbol] = {}
     for out_name, root in roots:
@@ -355,15 +386,7 @@ def from_expr(
                 stack.extend((c, False) for c in reversed(step.children) if c not in nodes)
                 continue
             rhs = step.template.xreplace({_hole(k): nodes[c] for k, c in enumerate(step.children)})
-            nodes[e] = t.define(chosen.get(e) or fresh(), rhs)
+            nodes[e] = t.define(chosen.get(e) or next(fresh), rhs)
         if out_name not in t:  # the output is an input, a constant, or an earlier output
             t.define(out_name, nodes.get(root, root))
-    unused = [key for key, e in named if e not in nodes]
-    if unused:
-        raise TraceError(
-            f"from_expr: names= names {', '.join(map(str, unused))}, which "
-            f"{'is' if len(unused) == 1 else 'are'} not a step: SymPy holds "
-            f"{'it' if len(unused) == 1 else 'them'} inside a larger sum or product. "
-            f"The steps are {', '.join(f'{s} = {t.definition(s)}' for s in nodes.values())}"
-        )
-    return t
+    return nodes

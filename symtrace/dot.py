@@ -42,7 +42,14 @@ import sympy
 
 from . import notation as nt
 from .derivatives import Gradient, Tangents
-from .errors import BackendUnavailableError, EvaluationError, OptionError, TraceError, UsageError
+from .errors import (
+    BackendUnavailableError,
+    EvaluationError,
+    GraphvizError,
+    OptionValueError,
+    TraceError,
+    UsageError,
+)
 from .evaluation import ValueCache, local_partial_values
 from .graph import Graph as EquationGraph
 
@@ -103,7 +110,7 @@ def quote(text: str) -> str:
 
 def _check_rankdir(what: str, key: str, value: Any) -> None:
     if value not in ("LR", "RL", "TB", "BT"):
-        raise OptionError(f"{what}: {key} must be 'LR', 'RL', 'TB' or 'BT', got {value!r}")
+        raise OptionValueError(f"{what}: {key} must be 'LR', 'RL', 'TB' or 'BT', got {value!r}")
 
 
 _RULES: dict[str, nt.Rule] = {
@@ -303,7 +310,7 @@ def render(
     else:
         dot = to_dot(source.graph, source.cache, gradient, **options)
     if not isinstance(format, str) or not format.isalnum():
-        raise OptionError(
+        raise OptionValueError(
             f"render(): format must be a Graphviz format name like 'svg', got {format!r}"
         )
     try:
@@ -326,7 +333,7 @@ def render(
         [program, f"-T{format}"], input=dot.encode("utf-8"), capture_output=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(
+        raise GraphvizError(
             f"Graphviz {engine} failed (exit {done.returncode}): "
             f"{done.stderr.decode('utf-8', 'replace').strip()}"
         )

@@ -12,16 +12,20 @@ Hierarchy::
     │   ├── DuplicateNameError               a name used twice in one trace
     │   ├── UnknownSymbolError               a Symbol this trace did not create
     │   ├── NotANodeError                    differentiating w.r.t. a non-node expression
+    │   │   └── NodeKeyError (+ KeyError)    a node a result (Gradient, ...) does not hold
     │   └── InvalidExpressionError (+ TypeError)  a definition that is not an expression
     ├── EvaluationError (ArithmeticError)    numbers
     │   ├── MissingValueError (+ LookupError)  inputs without values
     │   ├── InvalidValueError (+ TypeError)    a value that is not a real number
     │   └── NonRealValueError                complex, infinite or undefined result
+    ├── UsageError (TypeError)               an argument of the wrong type or number
+    │   └── OptionError                      an unknown keyword option
+    ├── OptionValueError (ValueError)        an option or argument outside its choices
+    ├── StateError (RuntimeError)            asked before what it needs has happened
     ├── PathExplosionError (ValueError)      too many paths to list
-    ├── UsageError (TypeError)               a call with a missing or wrong argument
-    │   └── OptionError (+ ValueError)       an unknown or invalid keyword option
     ├── ParseError (ValueError)              untrusted expression text rejected
     ├── ExerciseError (ValueError)           an exercise file is invalid
+    ├── GraphvizError (RuntimeError)         Graphviz failed to render a drawing
     └── BackendUnavailableError (ImportError)  optional dependency missing
 """
 
@@ -32,15 +36,19 @@ __all__ = [
     "DuplicateNameError",
     "EvaluationError",
     "ExerciseError",
+    "GraphvizError",
     "InvalidExpressionError",
     "InvalidNameError",
     "InvalidValueError",
     "MissingValueError",
+    "NodeKeyError",
     "NonRealValueError",
     "NotANodeError",
     "OptionError",
+    "OptionValueError",
     "ParseError",
     "PathExplosionError",
+    "StateError",
     "SymtraceError",
     "TraceError",
     "UnknownSymbolError",
@@ -140,6 +148,18 @@ class InvalidExpressionError(TraceError, TypeError):
     """
 
 
+class NodeKeyError(NotANodeError, KeyError):
+    """A result (a :class:`~symtrace.Gradient`, :class:`~symtrace.Tangents`) was asked
+    for a node it does not hold, such as one added to the trace after it was made.
+
+    It is a :class:`KeyError`, so a result's mapping protocol (``in``, ``get``) works.
+
+    >>> import symtrace as st
+    >>> issubclass(st.NodeKeyError, st.NotANodeError), issubclass(st.NodeKeyError, KeyError)
+    (True, True)
+    """
+
+
 class EvaluationError(SymtraceError, ArithmeticError):
     """A numeric value could not be computed.
 
@@ -200,6 +220,58 @@ class NonRealValueError(EvaluationError):
     """
 
 
+class UsageError(SymtraceError, TypeError):
+    """A function, method or operator got an argument of the wrong type, or the wrong
+    number of arguments.
+
+    >>> import symtrace as st
+    >>> st.Trace.from_expr("x*y")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.UsageError: from_expr: expr must be a SymPy expression (or a number), ...
+    """
+
+
+class OptionError(UsageError):
+    """A keyword option that the function (or view) does not take; the message lists the
+    options it does take.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> x = t.input("x", 1)
+    >>> t.derivation(t.define("y", 2 * x), digits=3)
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.OptionError: derivation() got unexpected option 'digits'; valid options ...
+    """
+
+
+class OptionValueError(SymtraceError, ValueError):
+    """An option or argument has a value outside its choices or range: an unknown
+    backend or output format, a precision of 0, a limit that is not positive.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> x = t.input("x", 1)
+    >>> t.compile(t.define("y", 2 * x), backend="fortran")
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.OptionValueError: unknown backend 'fortran'; choose one of ...
+    """
+
+
+class StateError(SymtraceError, RuntimeError):
+    """Something was asked for before what it needs has happened, or after it is gone:
+    a :class:`~symtrace.Value`'s ``grad_expr`` before any ``backward()``.
+
+    >>> import symtrace as st
+    >>> st.Value(2.0).grad_expr
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.StateError: grad_expr needs a backward() first: call output.backward() ...
+    """
+
+
 class PathExplosionError(SymtraceError, ValueError):
     """There are more paths between two nodes than the ``limit`` allows.
 
@@ -215,30 +287,6 @@ class PathExplosionError(SymtraceError, ValueError):
     Traceback (most recent call last):
     ...
     symtrace.errors.PathExplosionError: there are 8 paths from s2 to x, more than limit=5; ...
-    """
-
-
-class UsageError(SymtraceError, TypeError):
-    """A function was called with a missing, extra or wrong-typed argument.
-
-    >>> import symtrace as st
-    >>> t = st.Trace()
-    >>> t.diff(t.input("x"))
-    Traceback (most recent call last):
-    ...
-    symtrace.errors.UsageError: diff() needs at least one node to differentiate with respect to
-    """
-
-
-class OptionError(UsageError, ValueError):
-    """A keyword option is unknown, or its value is not one it accepts.
-
-    >>> import symtrace as st
-    >>> t = st.Trace()
-    >>> t.derivation(t.input("x"), colour="red")
-    Traceback (most recent call last):
-    ...
-    symtrace.errors.OptionError: derivation() got unexpected option 'colour'; ...
     """
 
 
@@ -285,6 +333,16 @@ class ExerciseError(SymtraceError, ValueError):
     Traceback (most recent call last):
     ...
     symtrace.errors.ExerciseError: ...
+    """
+
+
+class GraphvizError(SymtraceError, RuntimeError):
+    """Graphviz's layout program ran but failed to render a drawing; the message has
+    its exit status and error output.
+
+    >>> import symtrace as st
+    >>> issubclass(st.GraphvizError, RuntimeError)
+    True
     """
 
 

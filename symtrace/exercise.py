@@ -62,7 +62,7 @@ from typing import Any
 import sympy
 
 from .check import Report, parse_key, read_claim
-from .errors import ExerciseError, ParseError, SymtraceError
+from .errors import ExerciseError, ParseError, SymtraceError, UsageError
 from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
@@ -236,6 +236,34 @@ def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
 
 def loads(text: str, source: str = "<string>") -> Exercise:
     """Read an exercise from TOML text; ``source`` names it in error messages."""
+    data = _read_toml(text, source)
+    loc = _Locator(text, source)
+    meta = _meta(data, loc)
+    inputs = _table(data, "inputs", source, required=True)
+    define = _table(data, "define", source, required=False)
+    answers = _table(data, "answers", source, required=False)
+    tolerance = _table(data, "tolerance", source, required=False)
+    if not inputs:
+        raise ExerciseError(f"{source}: [inputs] is empty; give every input a value")
+    trace = _build_trace(inputs, define, loc)
+    output = _output(trace, meta["output"], loc)
+    tol = _tolerances(tolerance, loc)
+    claims, lines = _answers(trace, output, answers, loc)
+    return Exercise(
+        trace=trace,
+        output=output,
+        answers=claims,
+        title=meta["title"],
+        description=meta["description"],
+        rel_tol=tol["rel"],
+        abs_tol=tol["abs"],
+        source=source,
+        lines=lines,
+    )
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    """The TOML document, after its size (before parsing) and top-level keys are checked."""
     if len(text) > MAX_FILE_BYTES:
         raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
     try:
@@ -244,26 +272,28 @@ def loads(text: str, source: str = "<string>") -> Exercise:
         raise ExerciseError(f"{source}: invalid TOML: {exc}") from None
     except RecursionError:
         raise ExerciseError(f"{source}: invalid TOML: nested too deeply") from None
-    loc = _Locator(text, source)
     unknown = [k for k in data if k not in _TOP_KEYS]
     if unknown:
         raise ExerciseError(
             f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
             f"an exercise has {', '.join(_TOP_KEYS)}"
         )
+    return data
+
+
+def _meta(data: Mapping[str, Any], loc: _Locator) -> dict[str, str | None]:
+    """``title``, ``description`` and ``output``: strings, or None when not given."""
     meta: dict[str, str | None] = {}
     for name in ("title", "description", "output"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             raise loc.error("", name, f"'{name}' must be a string")
         meta[name] = value
-    inputs = _table(data, "inputs", source, required=True)
-    define = _table(data, "define", source, required=False)
-    answers = _table(data, "answers", source, required=False)
-    tolerance = _table(data, "tolerance", source, required=False)
-    if not inputs:
-        raise ExerciseError(f"{source}: [inputs] is empty; give every input a value")
+    return meta
 
+
+def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) -> Trace:
+    """The trace of the ``[inputs]`` and ``[define]`` tables, with every value computed."""
     trace = Trace()
     for name, raw in inputs.items():
         value = _input_value(name, raw, loc)
@@ -273,29 +303,7 @@ def loads(text: str, source: str = "<string>") -> Exercise:
             raise loc.error("inputs", name, str(exc)) from None
     later = {name: loc.line("define", name) for name in define}
     for name, raw in define.items():
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise loc.error(
-                "define",
-                name,
-                f'definition of {name!r}: expected an expression string such as "a*b", '
-                f"got {type(raw).__name__} {raw!r}",
-            )
-        expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
-        names = {s.name: s for s in trace.nodes}
-        try:
-            expr = parse_expression(expr_text, names, lineno=loc.line("define", name))
-        except ParseError as exc:
-            message = f"definition of {name!r}: {exc}"
-            ref = exc.unknown_name
-            if ref is not None and ref in later:
-                message += (
-                    f". {ref!r} is defined later"
-                    + (f" (line {later[ref]})" if later[ref] else "")
-                    + ": definitions must come in evaluation order, each using only inputs "
-                    "and earlier definitions (no cycles)"
-                )
-            offset = None if isinstance(raw, _Written | int) else exc.col_offset
-            raise loc.error("define", name, message, offset) from None
+        expr = _definition(trace, name, raw, later, loc)
         try:
             trace.define(name, expr)
         except SymtraceError as exc:
@@ -303,18 +311,53 @@ def loads(text: str, source: str = "<string>") -> Exercise:
     try:
         trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
-        raise ExerciseError(f"{source}: {exc}") from None
+        raise ExerciseError(f"{loc.source}: {exc}") from None
+    return trace
 
-    out_name = meta["output"]
+
+def _definition(
+    trace: Trace, name: str, raw: Any, later: dict[str, int | None], loc: _Locator
+) -> sympy.Expr:
+    """The parsed expression of ``[define]``'s ``name``; ``later`` (name -> line) are
+    the definitions still to come, named when one is used too early."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise loc.error(
+            "define",
+            name,
+            f'definition of {name!r}: expected an expression string such as "a*b", '
+            f"got {type(raw).__name__} {raw!r}",
+        )
+    expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
+    names = {s.name: s for s in trace.nodes}
+    try:
+        return parse_expression(expr_text, names, lineno=loc.line("define", name))
+    except ParseError as exc:
+        message = f"definition of {name!r}: {exc}"
+        ref = exc.unknown_name
+        if ref is not None and ref in later:
+            message += (
+                f". {ref!r} is defined later"
+                + (f" (line {later[ref]})" if later[ref] else "")
+                + ": definitions must come in evaluation order, each using only inputs "
+                "and earlier definitions (no cycles)"
+            )
+        offset = None if isinstance(raw, _Written | int) else exc.col_offset
+        raise loc.error("define", name, message, offset) from None
+
+
+def _output(trace: Trace, out_name: str | None, loc: _Locator) -> NodeSymbol:
+    """The node named by ``output``; the last definition when there is none."""
     if out_name is None:
-        output = trace.nodes[-1]
-    elif out_name not in trace:
+        return trace.nodes[-1]
+    if out_name not in trace:
         raise loc.error(
             "", "output", f"output {out_name!r} is not a node (nodes: {trace.graph.names_list()})"
         )
-    else:
-        output = trace[out_name]
+    return trace[out_name]
 
+
+def _tolerances(tolerance: dict[str, Any], loc: _Locator) -> dict[str, float]:
+    """``rel`` and ``abs`` from the ``[tolerance]`` table, defaults for those not given."""
     tol = {"rel": 1e-6, "abs": 1e-9}
     for name, raw in tolerance.items():
         if name not in tol:
@@ -326,7 +369,14 @@ def loads(text: str, source: str = "<string>") -> Exercise:
         if not (math.isfinite(value) and value >= 0):
             raise loc.error("tolerance", name, f"tolerance {name!r} must be a number >= 0")
         tol[name] = value
+    return tol
 
+
+def _answers(
+    trace: Trace, output: NodeSymbol, answers: dict[str, Any], loc: _Locator
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The claims of the ``[answers]`` table, each key and claim checked, and the line of
+    each key in the file."""
     claims: dict[str, Any] = {}
     lines: dict[str, int] = {}
     for key, raw in answers.items():
@@ -352,17 +402,7 @@ def loads(text: str, source: str = "<string>") -> Exercise:
         except SymtraceError as exc:
             raise loc.error("answers", key, str(exc)) from None
         claims[key] = raw
-    return Exercise(
-        trace=trace,
-        output=output,
-        answers=claims,
-        title=meta["title"],
-        description=meta["description"],
-        rel_tol=tol["rel"],
-        abs_tol=tol["abs"],
-        source=source,
-        lines=lines,
-    )
+    return claims, lines
 
 
 def _toml_string(s: str) -> str:
@@ -424,7 +464,7 @@ def _toml_value(v: Any) -> str:
     if v is None:
         return '""'
     if isinstance(v, bool):
-        raise TypeError("booleans are not exercise values")
+        raise UsageError("booleans are not exercise values")
     if isinstance(v, int):
         return str(v)
     if isinstance(v, sympy.Integer):

@@ -169,6 +169,18 @@ def _nice(value: sympy.Expr) -> int | float:
     return float(f"{float(value):.6g}")
 
 
+@dataclass
+class _Graph:
+    """A random graph being built: what it draws from, and the values made so far."""
+
+    rng: random.Random
+    binary: list[str]  # the chosen ops of two arguments
+    unary: list[str]  # and of one
+    fan_out: bool
+    values: dict[str, sympy.Expr]  # every node's value, in definition order
+    unused: list[str]  # the nodes no definition uses yet, newest first
+
+
 def _build(
     rng: random.Random, nodes: int, ops: list[str], fan_out: bool
 ) -> tuple[dict[str, int], dict[str, str]]:
@@ -178,64 +190,73 @@ def _build(
     n_in = rng.randint(2, min(len(_INPUT_NAMES), max(2, nodes if fan_out else nodes + 1)))
     if not binary:
         n_in = 1
-    merges = n_in - 1  # nodes that join two unused values
-    names_in = list(_INPUT_NAMES[:n_in])
-    node_names = [*_NODE_NAMES[: nodes - 1], "L"]
-    values: dict[str, sympy.Expr] = {}
-    inputs: dict[str, int] = {}
-    for name in names_in:
-        v = rng.choice([-3, -2, -1, 1, 2, 3])
-        inputs[name] = v
-        values[name] = sympy.Integer(v)
-    unused = list(names_in)
+    inputs = {name: rng.choice([-3, -2, -1, 1, 2, 3]) for name in _INPUT_NAMES[:n_in]}
+    values: dict[str, sympy.Expr] = {name: sympy.Integer(v) for name, v in inputs.items()}
+    g = _Graph(rng, binary, unary, fan_out, values, unused=list(inputs))
+    kinds = _kinds(rng, nodes, n_in - 1, fan_out)
     define: dict[str, str] = {}
     reuse_done = False
+    for step, name in enumerate([*_NODE_NAMES[: nodes - 1], "L"]):
+        want_reuse = fan_out and not reuse_done and "single" not in kinds[step + 1 :]
+        operands, text, value = _step(g, kinds[step], want_reuse)
+        for o in operands:
+            if o in g.unused:
+                g.unused.remove(o)
+            elif o in g.values and fan_out:
+                reuse_done = True
+        define[name] = text
+        g.values[name] = value
+        g.unused.insert(0, name)
+    return inputs, define
+
+
+def _kinds(rng: random.Random, nodes: int, merges: int, fan_out: bool) -> list[str]:
+    """The kind of each definition, in order: ``"merge"`` joins two unused values (one
+    per input after the first), ``"single"`` extends one."""
     kinds = ["merge"] * merges + ["single"] * (nodes - merges)
     rng.shuffle(kinds)
     if fan_out and merges and kinds[0] != "merge":  # a reuse needs a used node first
         k = kinds.index("merge")
         kinds[0], kinds[k] = kinds[k], kinds[0]
-    for step, name in enumerate(node_names):
-        kind = kinds[step]
-        rest = kinds[step + 1 :]
-        want_reuse = fan_out and not reuse_done and "single" not in rest
-        text, value = "", sympy.Integer(0)
-        for _attempt in range(60):
-            first = unused[0]
-            if kind == "merge" and binary:
-                second = unused[1]
-                op = rng.choice(binary)
-                operands = [first, second]
-            elif binary and (fan_out or not unary) and (want_reuse or rng.random() < 0.6):
-                op = rng.choice(binary)
-                used = [n for n in values if n not in unused]
-                other = rng.choice(used) if fan_out and used else None
-                operands = [first, other if other is not None else str(rng.randint(2, 3))]
-                if rng.random() < 0.5 and op != "sub":
-                    operands.reverse()
-            elif unary:
-                op = rng.choice(unary)
-                operands = [first]
-            else:
-                op = rng.choice(binary)
-                operands = [first, str(rng.randint(2, 3))]
-            text = OPS[op][1].format(*operands)
-            expr_args = [values[o] if o in values else sympy.Integer(int(o)) for o in operands]
-            value = OPS[op][2](*expr_args)
-            number = _value(value)
-            if (
-                math.isfinite(number)
-                and abs(number) <= _MAX_ABS
-                and not _at_kink(op, expr_args)
-                and (value.is_Integer or not all(OPS[o][0] == 2 or o == "square" for o in ops))
-            ):
-                break
-        for o in operands:
-            if o in unused:
-                unused.remove(o)
-            elif o in values and fan_out:
-                reuse_done = True
-        define[name] = text
-        values[name] = value
-        unused.insert(0, name)
-    return inputs, define
+    return kinds
+
+
+def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy.Expr]:
+    """One definition of ``kind``: its operands, its text and its value, drawn again (up
+    to 60 times) until the value is finite, moderate and not at a kink."""
+    # When every op keeps integers integers (the binary ops and square), so do the values.
+    integers_only = all(o == "square" for o in g.unary)
+    text, value = "", sympy.Integer(0)
+    for _attempt in range(60):
+        op, operands = _operation(g, kind, want_reuse)
+        text = OPS[op][1].format(*operands)
+        expr_args = [g.values[o] if o in g.values else sympy.Integer(int(o)) for o in operands]
+        value = OPS[op][2](*expr_args)
+        number = _value(value)
+        if (
+            math.isfinite(number)
+            and abs(number) <= _MAX_ABS
+            and not _at_kink(op, expr_args)
+            and (value.is_Integer or not integers_only)
+        ):
+            break
+    return operands, text, value
+
+
+def _operation(g: _Graph, kind: str, want_reuse: bool) -> tuple[str, list[str]]:
+    """An op and its operands (node names or integer literals) for a ``kind`` step."""
+    rng, binary, unary = g.rng, g.binary, g.unary
+    first = g.unused[0]
+    if kind == "merge" and binary:
+        return rng.choice(binary), [first, g.unused[1]]
+    if binary and (g.fan_out or not unary) and (want_reuse or rng.random() < 0.6):
+        op = rng.choice(binary)
+        used = [n for n in g.values if n not in g.unused]
+        other = rng.choice(used) if g.fan_out and used else None
+        operands = [first, other if other is not None else str(rng.randint(2, 3))]
+        if rng.random() < 0.5 and op != "sub":
+            operands.reverse()
+        return op, operands
+    if unary:
+        return rng.choice(unary), [first]
+    return rng.choice(binary), [first, str(rng.randint(2, 3))]

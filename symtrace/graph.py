@@ -45,6 +45,7 @@ import itertools
 import keyword
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeAlias
 
 import sympy
@@ -332,7 +333,7 @@ class Graph:
                 continue
             rhs, parents = eqs[i].rhs, eqs[i].parents
             swap = {self.symbols[p]: inlined.get(p, self.symbols[p]) for p in parents}
-            inlined[i] = _deep(lambda r=rhs, m=swap: r.xreplace(m), f"expanding {self.symbols[i]}")
+            inlined[i] = _deep(partial(rhs.xreplace, swap), f"expanding {self.symbols[i]}")
         return _deep(
             lambda: expr.xreplace({s: inlined.get(self._index[s], s) for s in expr.free_symbols}),
             "expanding the expression",

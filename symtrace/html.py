@@ -45,7 +45,12 @@ from sympy.printing.mathml import mathml
 
 from . import notation as nt
 from .derivatives import Gradient, Paths, Tangents
-from .errors import BackendUnavailableError, EvaluationError, PathExplosionError
+from .errors import (
+    BackendUnavailableError,
+    EvaluationError,
+    OptionValueError,
+    PathExplosionError,
+)
 from .evaluation import ValueCache
 
 __all__ = [
@@ -559,9 +564,9 @@ def to_html(
     (False, True)
     """
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+        raise OptionValueError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
     if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
-        raise ValueError(f"precision must be a positive integer, got {precision!r}")
+        raise OptionValueError(f"precision must be a positive integer, got {precision!r}")
     data = explorer_data(
         gradient, title=title, report=report, tangents_for=tangents_for, precision=precision
     )

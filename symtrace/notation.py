@@ -47,7 +47,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode
 from sympy.printing.str import StrPrinter
 
-from .errors import OptionError
+from .errors import OptionError, OptionValueError
 
 __all__ = [
     "FORMATS",
@@ -85,9 +85,11 @@ _TIMES = {"text": " · ", "latex": r" \cdot ", "markdown": r" \cdot "}
 
 
 def check_format(fmt: str) -> str:
-    """``fmt`` if it is one of :data:`FORMATS`; a clear ValueError otherwise."""
+    """``fmt`` if it is one of :data:`FORMATS`; a clear OptionValueError otherwise."""
     if fmt not in FORMATS:
-        raise OptionError(f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}")
+        raise OptionValueError(
+            f"unknown format {fmt!r}: use one of {', '.join(map(repr, FORMATS))}"
+        )
     return fmt
 
 
@@ -263,7 +265,7 @@ def options_error(what: str, unknown: list[str], valid: Mapping[str, Any]) -> Op
 def check_precision(what: str, key: str, value: Any) -> None:
     """:data:`Rule` for a number of significant digits: an integer from 1 to 17."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 17:
-        raise OptionError(f"{what}: {key} must be an integer from 1 to 17, got {value!r}")
+        raise OptionValueError(f"{what}: {key} must be an integer from 1 to 17, got {value!r}")
 
 
 def check_flag(what: str, key: str, value: Any) -> None:
@@ -283,7 +285,7 @@ def one_of(*choices: Any) -> Rule:
 
     def rule(what: str, key: str, value: Any) -> None:
         if value not in choices:
-            raise OptionError(
+            raise OptionValueError(
                 f"{what}: {key} must be one of {', '.join(map(repr, choices))}, got {value!r}"
             )
 
@@ -314,7 +316,7 @@ def validate_options(
     >>> validate_options("view()", {"precision": 0}, {"precision": 6}, rules)
     Traceback (most recent call last):
     ...
-    ValueError: view(): precision must be an integer from 1 to 17, got 0
+    symtrace.errors.OptionValueError: view(): precision must be an integer from 1 to 17, got 0
     """
     unknown = [k for k in given if k not in defaults]
     if unknown:

@@ -104,7 +104,7 @@ from typing import Any, NamedTuple, NoReturn
 import mpmath
 import sympy
 
-from .errors import ParseError
+from .errors import OptionValueError, ParseError
 from .functions import relu, sigmoid
 
 __all__ = [
@@ -129,7 +129,7 @@ class ParseLimits:
     >>> ParseLimits(max_depth=0)
     Traceback (most recent call last):
         ...
-    ValueError: ParseLimits.max_depth must be a positive int, got 0
+    symtrace.errors.OptionValueError: ParseLimits.max_depth must be a positive int, got 0
     """
 
     max_length: int = 10_000  # characters of the text
@@ -143,7 +143,7 @@ class ParseLimits:
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if type(value) is not int or value < 1:
-                raise ValueError(f"ParseLimits.{name} must be a positive int, got {value!r}")
+                raise OptionValueError(f"ParseLimits.{name} must be a positive int, got {value!r}")
 
 
 DEFAULT_LIMITS = ParseLimits()

@@ -41,7 +41,7 @@ import sympy
 from . import notation as nt
 from .derivatives import Gradient, Paths, Step, Tangents
 from .display import Renderable
-from .errors import EvaluationError, OptionError, UsageError
+from .errors import EvaluationError, OptionValueError, UsageError
 from .evaluation import ValueCache
 from .graph import Graph
 
@@ -99,7 +99,7 @@ def _options(what: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -
     """``defaults`` updated with ``given``; unknown or ill-typed options raise."""
     out = nt.validate_options(what, given, defaults, _RULES)
     if out.get("symbolic_only") and out.get("numeric_only"):
-        raise OptionError(f"{what}: symbolic_only and numeric_only cannot both be True")
+        raise OptionValueError(f"{what}: symbolic_only and numeric_only cannot both be True")
     return out
 
 
@@ -228,7 +228,9 @@ class Derivation(Renderable):
         options: dict[str, Any],
     ) -> None:
         if mode not in ("reverse", "forward"):
-            raise OptionError(f"derivation(): mode must be 'reverse' or 'forward', got {mode!r}")
+            raise OptionValueError(
+                f"derivation(): mode must be 'reverse' or 'forward', got {mode!r}"
+            )
         self._options = _options("derivation()", options, DERIVATION_OPTIONS)
         self.graph = graph
         self.mode = mode
@@ -450,7 +452,7 @@ class Table(Renderable):
         if mode == "forward" and wrt is None:
             mode = "primal"
         if mode not in ("primal", "forward", "reverse"):
-            raise OptionError(
+            raise OptionValueError(
                 f"table(): mode must be 'forward' (with wrt=<input> for the tangent trace), "
                 f"'primal' or 'reverse', got {mode!r}"
             )

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from .compile import CompiledFunction
-from .errors import BackendUnavailableError
+from .errors import BackendUnavailableError, UsageError
 
 __all__ = ["map_blocks"]
 
@@ -50,19 +50,19 @@ def map_blocks(fn: CompiledFunction, *args: Any, **kwargs: Any) -> tuple[Any, An
             'symtrace.scale needs Dask: pip install "symtrace[dask]"'
         ) from None
     if not isinstance(fn, CompiledFunction) or fn.backend != "numpy":
-        raise TypeError(
+        raise UsageError(
             "map_blocks needs a function compiled with backend='numpy' "
             "(t.compile(y, backend='numpy'))"
         )
     names = [s.name for s in fn.inputs]
     if len(args) > len(names):
-        raise TypeError(f"expected at most {len(names)} inputs ({', '.join(names)})")
+        raise UsageError(f"expected at most {len(names)} inputs ({', '.join(names)})")
     given = dict(zip(names, args, strict=False))
     for name, value in kwargs.items():
         if name not in names:
-            raise TypeError(f"unexpected input {name!r}; the inputs are {', '.join(names)}")
+            raise UsageError(f"unexpected input {name!r}; the inputs are {', '.join(names)}")
         if name in given:
-            raise TypeError(f"input {name!r} given twice (positionally and by name)")
+            raise UsageError(f"input {name!r} given twice (positionally and by name)")
         given[name] = value
     lazy = {n: v for n, v in given.items() if isinstance(v, da.Array)}
     fixed = {n: v for n, v in given.items() if n not in lazy}

@@ -28,6 +28,8 @@ import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.pycode import PythonCodePrinter
 
+from .errors import InvalidValueError
+
 __all__ = ["FLOAT_NAMESPACE", "Shape", "placeholders", "shape_of"]
 
 FloatFn = Callable[..., Any]
@@ -123,7 +125,7 @@ def _fallback(exprs: Sequence[sympy.Expr], n_args: int, as_tuple: bool) -> Float
         for e in exprs:
             v = e.xreplace(subs).evalf()
             if not v.is_number:
-                raise TypeError(f"cannot evaluate {e} numerically")
+                raise InvalidValueError(f"cannot evaluate {e} numerically")
             out.append(complex(v) if not v.is_extended_real else float(v))
         return tuple(out) if as_tuple else out[0]
 

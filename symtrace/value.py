@@ -38,7 +38,7 @@ from typing import Any
 import sympy
 
 from .derivatives import Gradient
-from .errors import InvalidNameError
+from .errors import InvalidNameError, InvalidValueError, NotANodeError, StateError, UsageError
 from .functions import relu as _sym_relu
 from .functions import sigmoid as _sym_sigmoid
 from .trace import Trace
@@ -139,7 +139,7 @@ class Value:
         self._parents = parents = tuple(_children)
         for p in parents:
             if not isinstance(p, Value):
-                raise TypeError(f"Value children must be Values, got {type(p).__name__} {p!r}")
+                raise UsageError(f"Value children must be Values, got {type(p).__name__} {p!r}")
         self._n = next(_creation)
         self._label = label
         kind, arg = _kind_of(_op, len(parents))
@@ -265,7 +265,7 @@ class Value:
 
     def __pow__(self, other: float) -> Value:
         if isinstance(other, Value):
-            raise TypeError(
+            raise UsageError(
                 "Value ** Value is not supported: the exponent must be an int or float "
                 "constant. For x**y with a Value y, write (y * x.log()).exp()."
             )
@@ -284,7 +284,7 @@ class Value:
         return out
 
     def __rpow__(self, other: float) -> Value:
-        raise TypeError(
+        raise UsageError(
             f"{other!r} ** Value is not supported: the exponent must be an int or float "
             "constant. For c**x with a Value x, write (x * math.log(c)).exp()."
         )
@@ -443,7 +443,7 @@ class Value:
         ref = getattr(self, "_root", None)
         root = None if ref is None else ref()
         if root is None:
-            raise RuntimeError(
+            raise StateError(
                 "grad_expr needs a backward() first: call output.backward() on a Value "
                 "computed from this one (and keep the output alive)"
                 if ref is None
@@ -452,7 +452,7 @@ class Value:
             )
         traced = root._current()
         if traced.kinds[id(self)] == "const":
-            raise ValueError(
+            raise NotANodeError(
                 f"{self!r} is a number wrapped by an operator and is inlined in the trace "
                 "as a constant; it has no symbolic gradient of its own"
             )
@@ -488,7 +488,9 @@ def _as_float(x: Any, what: str) -> float:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
         return float(x)
-    raise TypeError(f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}")
+    raise InvalidValueError(
+        f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
+    )
 
 
 def _constant(x: object) -> Value | None:
@@ -636,7 +638,7 @@ def _d_sigmoid(v: Value) -> None:  # sigmoid' = s (1 - s)
 def _d_custom(v: Value) -> None:
     fn = getattr(v, "_custom", None)
     if fn is None:
-        raise TypeError(
+        raise UsageError(
             f"no derivative rule for op {v._op!r} of {v!r}: use one of "
             f"{', '.join(repr(k) for k in _KINDS)} or '**<number>', or assign the node a "
             "_backward function"
@@ -751,6 +753,37 @@ class _Traced:
 def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str]:
     """Node names for the non-constant Values of ``order``; warns about relabeling."""
     named = [v for v in order if v._kind != "const" or v is output]
+    base, renamed = _label_names(named, output, name)
+    names, used, dups = _distinct_names(named, output, name, base)
+    counter = itertools.count(1)
+    for v in named:  # unlabeled Values get v1, v2, ...
+        if id(v) not in names:
+            n = f"v{next(counter)}"
+            while n in used:
+                n = f"v{next(counter)}"
+            names[id(v)] = n
+    if renamed:
+        warnings.warn(
+            "labels that are not identifiers were renamed in the trace: "
+            + ", ".join(f"{a!r} -> {b or '(generated name)'!r}" for a, b in renamed),
+            UserWarning,
+            stacklevel=5,
+        )
+    if dups:
+        warnings.warn(
+            "several Values share a label; they get distinct names in the trace: "
+            + "; ".join(f"label {s!r} -> {', '.join(ns)}" for s, ns in dups.items()),
+            UserWarning,
+            stacklevel=5,
+        )
+    return names
+
+
+def _label_names(
+    named: list[Value], output: Value, name: str | None
+) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """The name each Value asks for (``name`` for the output, else its label made an
+    identifier), and the ``(label, identifier)`` pairs of the labels that changed."""
     base: dict[int, str] = {}
     renamed: list[tuple[str, str]] = []
     if name is not None:
@@ -768,6 +801,15 @@ def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str
             renamed.append((label, s))
         if s:
             base[id(v)] = s
+    return base, renamed
+
+
+def _distinct_names(
+    named: list[Value], output: Value, name: str | None, base: dict[int, str]
+) -> tuple[dict[int, str], set[str], dict[str, list[str]]]:
+    """Distinct names for the Values in ``base``: the first to ask for a name keeps it,
+    the rest get ``_2``, ``_3``, ...  Also the names used, and each shared label's names.
+    """
     names: dict[int, str] = {}
     used: set[str] = set()
     dups: dict[str, list[str]] = {}
@@ -790,28 +832,7 @@ def _names(order: list[Value], output: Value, name: str | None) -> dict[int, str
         names[id(v)] = f"{plain}_{k}"
         used.add(names[id(v)])
         dups.setdefault(plain, [plain]).append(names[id(v)])
-    counter = itertools.count(1)
-    for v in named:
-        if id(v) not in names:
-            n = f"v{next(counter)}"
-            while n in used:
-                n = f"v{next(counter)}"
-            names[id(v)] = n
-    if renamed:
-        warnings.warn(
-            "labels that are not identifiers were renamed in the trace: "
-            + ", ".join(f"{a!r} -> {b or '(generated name)'!r}" for a, b in renamed),
-            UserWarning,
-            stacklevel=5,
-        )
-    if dups:
-        warnings.warn(
-            "several Values share a label; they get distinct names in the trace: "
-            + "; ".join(f"label {s!r} -> {', '.join(ns)}" for s, ns in dups.items()),
-            UserWarning,
-            stacklevel=5,
-        )
-    return names
+    return names, used, dups
 
 
 def _identifier(label: str) -> str:
@@ -855,7 +876,7 @@ def _build(output: Value, name: str | None) -> _Traced:
             kind, arg = _kind_of(v._op, len(v._parents))
         rule = _SYMPY.get(kind)
         if rule is None:
-            raise TypeError(
+            raise UsageError(
                 f"cannot trace op {v._op!r} of {v!r}: symbolic views know the ops "
                 f"{', '.join(repr(k) for k in _KINDS)} and '**<number>'"
             )

@@ -18,7 +18,7 @@ from typing import Any
 import sympy
 
 from ..derivatives import Gradient, Tangents
-from ..errors import ExerciseError, MissingValueError, OptionError, UsageError
+from ..errors import ExerciseError, MissingValueError, OptionError, OptionValueError, UsageError
 from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from .claims import Claim, read_claim
@@ -87,7 +87,7 @@ def check(
     rel_tol = float(options.get("rel_tol", 1e-6))
     abs_tol = float(options.get("abs_tol", 1e-9))
     if not (rel_tol >= 0 and abs_tol >= 0 and math.isfinite(rel_tol) and math.isfinite(abs_tol)):
-        raise OptionError("rel_tol and abs_tol must be finite and non-negative")
+        raise OptionValueError("rel_tol and abs_tol must be finite and non-negative")
     settings = Options(
         rel_tol,
         abs_tol,

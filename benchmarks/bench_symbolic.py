@@ -73,11 +73,10 @@ def run(quick: bool = False) -> tuple[str, list[str]]:
         build = time.perf_counter() - t0
 
         def program(t: Trace = t) -> None:
-            t._local.clear()
+            t.graph.clear_symbolic_caches()
             clear_cache()  # cold: SymPy's own cache would hide the work on a rerun
-            for i in range(len(t)):
-                if t._defs[i] is not None:
-                    t._local_partials(i)
+            for eq in t.graph.equations:
+                t.graph.local_partials(eq.index)  # () for an input
 
         prog = best_time(program, 3)
 

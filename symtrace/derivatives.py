@@ -69,7 +69,7 @@ def reverse(
     seeds: Mapping[int, T],
     *,
     local: Callable[[int], Sequence[T]],
-    total: Callable[[list[T]], T],
+    total: Callable[[list[T]], T] | None = None,
     stop: int = 0,
     within: set[int] | None = None,
     write: Callable[[int, T], T] | None = None,
@@ -77,31 +77,47 @@ def reverse(
     """The reverse sweep: adjoints of every node from the seeds' down to index ``stop``.
 
     ``seeds`` maps nodes to their starting adjoint (``{output: 1}``); ``local(i)`` gives
-    node ``i``'s local partials w.r.t. its parents; ``total`` sums the contributions
-    gathered for one node.  Only nodes in ``within`` (default: all) receive
-    contributions.  ``write(i, adjoint)`` returns what is stored and propagated for node
-    ``i``.  Nodes that receive nothing are absent from the result (their adjoint is 0).
+    node ``i``'s local partials w.r.t. its parents.  Each consumer's contribution
+    ``adjoint * local`` is *added* into its parent: with ``+`` as it arrives (numbers),
+    or, when ``total`` is given, gathered and summed once per node by ``total`` (SymPy
+    terms: one ``Add``, never a left fold).  Only nodes in ``within`` (default: all)
+    receive contributions.  ``write(i, adjoint)`` returns what is stored and propagated
+    for node ``i``.  Nodes that receive nothing are absent from the result (adjoint 0).
     """
     eqs = graph.equations
-    pending: dict[int, list[T]] = {i: [a] for i, a in seeds.items()}
+    gather = total is not None
+    top = max(seeds, default=-1)
+    if within is None:
+        order: Iterable[int] = range(top, stop - 1, -1)
+    else:  # visit only the region, however far apart its nodes are
+        order = sorted({i for i in (*within, *seeds) if i >= stop}, reverse=True)
+        top = max(top, order[0] if order else -1)
+    pending: list[Any] = [None] * (top + 1)  # contributions received, by node
+    for i, a in seeds.items():
+        pending[i] = [a] if gather else a
     out: dict[int, T] = {}
-    for i in range(max(pending, default=-1), stop - 1, -1):
-        terms = pending.pop(i, None)
-        if terms is None:
+    for i in order:
+        got = pending[i]
+        if got is None:
             continue
-        a = total(terms)
+        a = got if total is None else total(got)
         if write is not None:
             a = write(i, a)
         out[i] = a
-        if a == 0 or eqs[i].shape is None:
+        eq = eqs[i]
+        if a == 0 or eq.shape is None:
             continue
-        for p, d in zip(eqs[i].parents, local(i), strict=True):
-            if p >= stop and d != 0 and (within is None or p in within):
-                got = pending.get(p)
-                if got is None:
-                    pending[p] = [a * d]  # type: ignore[operator]
-                else:
-                    got.append(a * d)  # type: ignore[operator]
+        for p, d in zip(eq.parents, local(i), strict=True):
+            if d == 0 or p < stop or (within is not None and p not in within):
+                continue
+            term = a * d  # type: ignore[operator]
+            have = pending[p]
+            if have is None:
+                pending[p] = [term] if gather else term
+            elif gather:
+                have.append(term)
+            else:
+                pending[p] = have + term
     return out
 
 
@@ -331,10 +347,6 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         raise NotImplementedError
 
 
-def _checked_sum(values: list[float]) -> float:
-    return values[0] if len(values) == 1 else sum(values)
-
-
 class Gradient(_Sweep):
     """``dy/d(node)`` for every node of a trace: the result of one reverse sweep.
 
@@ -397,7 +409,6 @@ class Gradient(_Sweep):
             self.graph,
             {self.anchor: 1.0},
             local=_fast_partials(self.graph, fvals, self),
-            total=_checked_sum,
         )
         total = sum(adj.values())  # complex, inf or nan if any adjoint is (or the sum overflows)
         if type(total) is not float or total - total != 0.0:
@@ -485,7 +496,7 @@ class Tangents(_Sweep):
             {self.anchor: 1.0},
             self.downstream,
             local=self.local_values,
-            total=_checked_sum,
+            total=sum,
             zero=0.0,
         )
 

@@ -293,7 +293,7 @@ class ValueCache:
                 if fvals[p] is None and p not in seen:
                     seen.add(p)
                     stack.append(p)
-        missing = sorted(i for i in need if eqs[i].is_input)
+        missing = sorted(i for i in need if eqs[i].definition is None)
         if missing:
             names = tuple(self.graph.symbols[i].name for i in missing)
             raise MissingValueError(

@@ -134,6 +134,7 @@ class Graph:
         self.equations: list[Equation] = []
         self.symbols: list[NodeSymbol] = []
         self.consumers: list[list[int]] = []
+        self._inputs: list[int] = []
         self._index: dict[sympy.Symbol, int] = {}
         self._names: dict[str, int] = {}
         self._local: dict[int, tuple[sympy.Expr, ...]] = {}
@@ -189,6 +190,8 @@ class Graph:
         self._names[name] = i
         for p in parents:
             self.consumers[p].append(i)
+        if definition is None:
+            self._inputs.append(i)
         return eq
 
     def as_expr(self, expr: Any, what: str) -> sympy.Expr:
@@ -275,7 +278,7 @@ class Graph:
     @property
     def input_indices(self) -> list[int]:
         """The indices of the input nodes, in order."""
-        return [eq.index for eq in self.equations if eq.is_input]
+        return list(self._inputs)
 
     def ancestors(self, starts: Iterable[int]) -> set[int]:
         """The given nodes and every node they depend on (iterative)."""
@@ -308,6 +311,12 @@ class Graph:
             cached = tuple(d.xreplace(back) for d in eq.shape.partials)
             self._local[i] = cached
         return cached
+
+    def clear_symbolic_caches(self) -> None:
+        """Forget the cached local partials and inlined expressions (they are rebuilt on
+        request); benchmarks use it to time the cold path."""
+        self._local.clear()
+        self._inlined.clear()
 
     def local_partial(self, child: int, parent: int) -> sympy.Expr:
         """``∂child/∂parent`` of ``child``'s own definition; zero if it does not use it."""

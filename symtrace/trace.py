@@ -196,7 +196,7 @@ class Trace(Renderable):
     @property
     def input_nodes(self) -> tuple[NodeSymbol, ...]:
         """The input nodes, in the order they were added."""
-        return tuple(eq.symbol for eq in self.graph.equations if eq.is_input)
+        return tuple(self.graph.symbols[i] for i in self.graph.input_indices)
 
     def is_input(self, node: NodeLike) -> bool:
         """Whether ``node`` is an input (has no definition)."""

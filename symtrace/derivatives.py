@@ -86,6 +86,7 @@ def reverse(
     """
     eqs = graph.equations
     gather = total is not None
+    everywhere = within is None
     top = max(seeds, default=-1)
     if within is None:
         order: Iterable[int] = range(top, stop - 1, -1)
@@ -93,32 +94,32 @@ def reverse(
         order = sorted({i for i in (*within, *seeds) if i >= stop}, reverse=True)
         top = max(top, order[0] if order else -1)
     pending: list[Any] = [None] * (top + 1)  # contributions received, by node
-    for i, a in seeds.items():
-        pending[i] = [a] if gather else a
-    out: dict[int, T] = {}
+    for i, seed in seeds.items():
+        pending[i] = [seed] if gather else seed
+    done: list[int] = []
     for i in order:
-        got = pending[i]
-        if got is None:
+        a: Any = pending[i]
+        if a is None:
             continue
-        a = got if total is None else total(got)
+        if total is not None:
+            a = pending[i] = total(a)
         if write is not None:
-            a = write(i, a)
-        out[i] = a
+            a = pending[i] = write(i, a)
+        done.append(i)
         eq = eqs[i]
-        if a == 0 or eq.shape is None:
+        if a == 0 or eq.definition is None:
             continue
         for p, d in zip(eq.parents, local(i), strict=True):
-            if d == 0 or p < stop or (within is not None and p not in within):
+            if d == 0 or p < stop or not (everywhere or p in within):  # type: ignore[operator]
                 continue
-            term = a * d  # type: ignore[operator]
             have = pending[p]
             if have is None:
-                pending[p] = [term] if gather else term
+                pending[p] = [a * d] if gather else a * d
             elif gather:
-                have.append(term)
+                have.append(a * d)
             else:
-                pending[p] = have + term
-    return out
+                pending[p] = have + a * d
+    return {i: pending[i] for i in done}
 
 
 def forward(

@@ -139,15 +139,6 @@ def _float(fn: Any, *args: Any) -> float | None:
         return None
 
 
-def _node_value(cache: ValueCache, i: int) -> float | None:
-    """Node ``i``'s float at the current inputs, or ``None`` if it has none."""
-    try:
-        value = cache.floats([i])[i]
-    except EvaluationError:
-        return None
-    return None if value is None else float(value)
-
-
 def to_dot(
     graph: EquationGraph,
     cache: ValueCache,
@@ -241,7 +232,7 @@ def _node_label(
     else:
         label = [name]
     if o["values"]:
-        value = _node_value(cache, i)
+        value = cache.value_or_none(i)
         if value is not None:
             label.append(f"= {nt.number(value, precision)}")
     if gradient is not None and i < gradient.size and o["adjoints"] != "none":

@@ -29,7 +29,7 @@ from typing import Any, TypeAlias
 
 import sympy
 
-from .errors import InvalidValueError, MissingValueError, NonRealValueError
+from .errors import EvaluationError, InvalidValueError, MissingValueError, NonRealValueError
 from .graph import Graph
 from .shapes import placeholders, shape_of
 
@@ -303,6 +303,14 @@ class ValueCache:
             )
         need.sort()
         return forward(self.graph, fvals, need)
+
+    def value_or_none(self, i: int) -> float | None:
+        """Node ``i``'s float at the current inputs, or ``None`` when it has none (an
+        input without a value, or a result that is not a real number)."""
+        try:
+            return self.floats([i])[i]
+        except EvaluationError:
+            return None
 
     def exact(self, targets: Iterable[int]) -> dict[int, sympy.Expr]:
         """Exact SymPy values of the targets and their ancestors (cached until ``set``)."""

@@ -120,15 +120,6 @@ def _value_or_none(fn: Any, *args: Any) -> float | None:
         return None
 
 
-def _node_value(cache: ValueCache, i: int) -> float | None:
-    """Node ``i``'s float at the cache's current inputs, or ``None`` if it has none."""
-    try:
-        value = cache.floats([i])[i]
-    except EvaluationError:
-        return None
-    return None if value is None else float(value)
-
-
 def _input_values(graph: Graph, cache: ValueCache) -> dict[sympy.Symbol, Any]:
     """The inputs' current values, in evaluation order."""
     return {graph.symbols[i]: v for i, v in sorted(cache.given.items())}
@@ -500,7 +491,7 @@ class Table(Renderable):
         out = []
         for i in order:
             sym, rhs = syms[i], graph.equations[i].definition
-            value = _node_value(self.cache, i)
+            value = self.cache.value_or_none(i)
             if sweep is None:
                 out.append(TableRow(sym, rhs, value))
                 continue
@@ -766,7 +757,7 @@ def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> s
         parts = [nt.name(eq.symbol, fmt)]
         if rhs is not None:
             parts.append(nt.expr(rhs, fmt))
-        value = _node_value(cache, eq.index)
+        value = cache.value_or_none(eq.index)
         if value is not None:
             parts.append(nt.number(value, o["precision"], fmt))
         elif rhs is None:

@@ -9,6 +9,7 @@ import sympy
 from hypothesis import given, settings
 
 from symtrace import Trace
+from symtrace.derivatives import float_adjoints, numeric_partials, reverse
 from symtrace.testing import check_grads
 
 from strategies import traces
@@ -75,3 +76,15 @@ def test_tangents_of_each_input_match_the_gradient(case: tuple[Trace, sympy.Symb
     g = t.grad(y)
     for x in t.input_nodes:
         assert math.isclose(t.tangents(x).value(y), g.value(x), rel_tol=1e-10, abs_tol=1e-12)
+
+
+@given(traces())
+def test_the_float_fast_path_is_the_reverse_loop(case: tuple[Trace, sympy.Symbol]) -> None:
+    """``float_adjoints`` (the Gradient's numbers) equals the generic ``reverse`` loop."""
+    t, y = case
+    graph, out = t.graph, t.graph.index(y)
+    fvals = t.cache.floats([out])
+    generic = reverse(graph, {out: 1.0}, local=numeric_partials(graph, fvals))
+    fast = float_adjoints(graph, fvals, out, numeric_partials(graph, fvals))
+    for i, v in enumerate(fast):
+        assert math.isclose(v, generic.get(i, 0.0), rel_tol=1e-15, abs_tol=1e-300), i

@@ -24,8 +24,19 @@ from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
-from .exercise import load
+from .exercise import load, load_key
 from .generate import generate
+from .grade import (
+    as_json_lines,
+    feedback_latex,
+    feedback_markdown,
+    feedback_name,
+    grade_all,
+    gradebook_csv,
+    gradescope_results,
+    results_text,
+    summary,
+)
 from .html import to_html
 
 __all__ = ["explain", "main", "text_table"]
@@ -157,6 +168,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SUBMISSION",
         help="an exercise file with a student's answers: mark each one correct, wrong or carried",
     )
+    p = sub.add_parser(
+        "grade",
+        help="grade a class: a key file and answers-only submissions",
+        description="Grade submissions against a teacher's key, each answer on its own. Exit "
+        "status: 0 all correct, 1 some answer not correct, 2 the key or a file is unusable.",
+    )
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument(
+        "submissions",
+        nargs="+",
+        metavar="SUBMISSION",
+        help="submission files, folders (every *.toml inside, sorted) or - (standard input)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "csv", "gradescope", "json"),
+        default="text",
+        help="text (default), csv (a gradebook), gradescope (results.json), json (one per line)",
+    )
+    p.add_argument("--strict", action="store_true", help="read answers with the strict parser")
+    p.add_argument("--summary", action="store_true", help="print statistics per question")
+    p.add_argument("--feedback", metavar="DIR", help="write a feedback file per student here")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     return parser
 
 
@@ -222,6 +256,47 @@ def _write(path: Path, text: str) -> None:
         raise ExerciseError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
 
 
+def _grade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    results = grade_all(key, args.submissions, lenient=not args.strict, stdin=sys.stdin)
+    if args.format == "csv":
+        text = gradebook_csv(key, results)
+    elif args.format == "gradescope":
+        found = [gradescope_results(r) for r in results]
+        indent = 2 if len(found) == 1 else None  # several: one results.json per line
+        text = "".join(json.dumps(r, indent=indent, ensure_ascii=False) + "\n" for r in found)
+    elif args.format == "json":
+        text = as_json_lines(results)
+    else:
+        text = results_text(results)
+    if args.summary:
+        text += ("\n" if text else "") + summary(key, results)
+    if args.output is None:
+        out.write(text)
+    else:
+        _write(Path(args.output), text)
+        err.write(f"wrote {args.output}\n")
+    if args.feedback:
+        folder = Path(args.feedback)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExerciseError(f"{folder}: cannot make the folder ({exc.strerror})") from None
+        taken: dict[str, int] = {}
+        for r in results:
+            stem = feedback_name(r, taken)
+            taken[stem] = taken.get(stem, 0) + 1
+            _write(folder / f"{stem}.md", feedback_markdown(key, r))
+            _write(folder / f"{stem}.tex", feedback_latex(key, r))
+        err.write(f"wrote {2 * len(results)} feedback files to {folder}\n")
+    for r in results:
+        if r.error is not None:
+            err.write(f"symtrace grade: {r.error}\n")
+    if any(r.error is not None for r in results):
+        return EXIT_INVALID
+    return EXIT_OK if all(r.ok for r in results) else EXIT_WRONG
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symtrace`` command; returns the exit status."""
     out, err = sys.stdout, sys.stderr
@@ -240,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             out.write(explain(args.file, args.format))
             return EXIT_OK
+        if args.command == "grade":
+            return _grade(args, out, err)
         return _new(args, out, err)
     except SymtraceError as exc:
         err.write(f"symtrace {args.command}: {exc}\n")

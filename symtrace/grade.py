@@ -234,7 +234,8 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
         raw = given[answer.key][1]
         explanation = answer.explanation if not answer.correct else f"correct: {answer.step}"
         if answer.verdict == "carried" and answer.carried_from:
-            explanation = f"carried from your {', '.join(answer.carried_from)}: {explanation}"
+            rest = explanation.removeprefix("carried: ")
+            explanation = f"carried from your {', '.join(answer.carried_from)}: {rest}"
         if answer.key in read_as:
             explanation = f"(read as {read_as[answer.key]}) {explanation}"
         lines[answer.key] = Line(
@@ -285,24 +286,32 @@ def _quantity(graph: Any, output: Any, key: str, lenient: bool) -> Any:
 def _read(
     graph: Any, key: str, raw: Any, lenient: bool, lineno: int | None
 ) -> tuple[Any, str | None]:
-    """The claim as the checker will read it, or the reason it cannot be read."""
+    """The claim as the checker will read it, or the reason it cannot be read (the
+    parser's message on the text as the student wrote it, with its position)."""
+    text = raw
     if isinstance(raw, str) and lenient:
-        text = normalise(raw)
         comma = _decimal_comma(raw)
         if comma is not None:
             return raw, comma
-    else:
-        text = raw
+        text = normalise(raw)
+    problem = _problem(graph, key, text, lineno)
+    if problem is not None and text is not raw:
+        problem = _problem(graph, key, raw, lineno) or problem
+    return text, problem
+
+
+def _problem(graph: Any, key: str, text: Any, lineno: int | None) -> str | None:
+    """Why ``text`` cannot be read as a claim, or ``None``."""
     try:
         read_claim(graph, key, text, lineno=lineno)
     except ParseError as exc:
         where = ""
         if exc.col_offset is not None and "column" not in str(exc):
             where = f" (column {exc.col_offset + 1})"
-        return raw, f"{exc}{where}"
+        return f"{exc}{where}"
     except SymtraceError as exc:
-        return raw, str(exc)
-    return text, None
+        return str(exc)
+    return None
 
 
 def _decimal_comma(raw: str) -> str | None:
@@ -521,6 +530,18 @@ def _share(count: int, total: int) -> str:
 _MARKS = {"correct": "✓", "carried": "↳", "wrong": "✗", "blank": "–", "unreadable": "?"}
 
 
+def _why(line: Line) -> str:
+    """The explanation without the verdict it starts with (the feedback shows it)."""
+    return line.explanation.removeprefix(f"{line.verdict}: ")
+
+
+def _tex(text: str) -> str:
+    """Running text for LaTeX: :func:`~symtrace.notation.latex_escape`, and characters
+    pdflatex has no glyph for (a student's ``x₁``, any script) written as code points."""
+    escaped = latex_escape(text)
+    return "".join(ch if ord(ch) < 128 else f"\\texttt{{U+{ord(ch):04X}}}" for ch in escaped)
+
+
 def feedback_markdown(key: Key, result: Graded) -> str:
     """A student's feedback in Markdown: points, then each answer and why."""
     title = key.exercise.title or "Backprop exercise"
@@ -536,7 +557,7 @@ def feedback_markdown(key: Key, result: Graded) -> str:
         claimed = "" if line.claimed is None else f" = `{line.claimed}`"
         head.append(
             f"- {_MARKS[line.verdict]} `{line.key}`{claimed}: **{line.verdict}** "
-            f"({_pts(line.points)}/{_pts(line.max_points)}). {line.explanation}"
+            f"({_pts(line.points)}/{_pts(line.max_points)}). {_why(line)}"
         )
     return "\n".join(head) + "\n"
 
@@ -552,21 +573,21 @@ def feedback_latex(key: Key, result: Graded) -> str:
         "\\usepackage{amssymb}",
         "\\usepackage[margin=2.5cm]{geometry}",
         "\\begin{document}",
-        f"\\section*{{{latex_escape(title)}: feedback for {latex_escape(who)}}}",
+        f"\\section*{{{_tex(title)}: feedback for {_tex(who)}}}",
     ]
     if result.error is not None:
-        body.append(f"Your file could not be graded: {latex_escape(result.error)}")
+        body.append(f"Your file could not be graded: {_tex(result.error)}")
     else:
         body.append(f"\\textbf{{{_pts(result.points)} of {_pts(result.max_points)} points}}\\par")
         for flag in result.flags:
-            body.append(f"\\noindent Note: {latex_escape(flag)}\\par")
+            body.append(f"\\noindent Note: {_tex(flag)}\\par")
         body.append("\\begin{itemize}")
         for line in result.lines:
-            claimed = "" if line.claimed is None else f" = {latex_escape(str(line.claimed))}"
+            claimed = "" if line.claimed is None else f" = {_tex(str(line.claimed))}"
             body.append(
-                f"\\item \\texttt{{{latex_escape(line.key)}}}{claimed}: "
+                f"\\item \\texttt{{{_tex(line.key)}}}{claimed}: "
                 f"\\textbf{{{line.verdict}}} ({_pts(line.points)}/{_pts(line.max_points)}). "
-                f"{latex_escape(line.explanation)}"
+                f"{_tex(_why(line))}"
             )
         body.append("\\end{itemize}")
     body.append("\\end{document}")

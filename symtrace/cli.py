@@ -38,6 +38,7 @@ from .grade import (
     summary,
 )
 from .html import to_html
+from .variants import exercise_text, read_roster, sheet, variant_key
 
 __all__ = ["explain", "main", "text_table"]
 
@@ -191,6 +192,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="print statistics per question")
     p.add_argument("--feedback", metavar="DIR", help="write a feedback file per student here")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    p = sub.add_parser(
+        "variants",
+        help="write each student's own exercise and answer key from a key with ranges",
+        description="One exercise (answers blank) and one answer key per student of the "
+        "roster, deterministic from (student id, the key's assignment, the key's seed).",
+    )
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument("--roster", required=True, metavar="ROSTER.csv", help="a 'student' column")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p = sub.add_parser("sheet", help="print the question sheet and the answer key of a key")
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument("--format", choices=("markdown", "latex"), default="markdown")
+    p.add_argument("--student", metavar="ID", help="the sheet of this student's variant")
     return parser
 
 
@@ -297,6 +311,36 @@ def _grade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_WRONG
 
 
+def _variants(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    students = read_roster(args.roster)
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExerciseError(f"{folder}: cannot make the folder ({exc.strerror})") from None
+    taken: set[str] = set()
+    for student in students:
+        stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in student).strip(".")
+        if not stem or stem in taken:
+            raise ExerciseError(f"{args.roster}: student id {student!r} is empty or repeated")
+        taken.add(stem)
+        mine = variant_key(key, student)
+        head = f'student = "{student}"  # keep this line: it picks your variant\n'
+        _write(folder / f"{stem}.toml", head + exercise_text(mine, answers=False))
+        _write(folder / f"{stem}.key.toml", exercise_text(mine, answers=True))
+    err.write(f"wrote {2 * len(students)} files for {len(students)} students to {folder}\n")
+    return EXIT_OK
+
+
+def _sheet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    if args.student is not None:
+        key = variant_key(key, args.student)
+    out.write(sheet(key, args.format))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symtrace`` command; returns the exit status."""
     out, err = sys.stdout, sys.stderr
@@ -317,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "grade":
             return _grade(args, out, err)
+        if args.command == "variants":
+            return _variants(args, out, err)
+        if args.command == "sheet":
+            return _sheet(args, out, err)
         return _new(args, out, err)
     except SymtraceError as exc:
         err.write(f"symtrace {args.command}: {exc}\n")

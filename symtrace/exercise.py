@@ -55,7 +55,8 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -492,7 +493,17 @@ def _toml_value(v: Any) -> str:
 # answers only.  Both reuse the checks above (size, TOML, tables, inputs, definitions).
 
 _KEY_KEYS = ("assignment", "seed", "points", "credit", "variants")
-_SUBMISSION_KEYS = ("student", "assignment", "name", "answers", "inputs", "define", "output")
+_SUBMISSION_KEYS = (
+    "student",
+    "assignment",
+    "name",
+    "answers",
+    "inputs",
+    "define",
+    "output",
+    "title",
+    "description",
+)
 #: What a carried answer (and others) may earn, as a share of the answer's points.
 CREDIT_VERDICTS = ("carried", "wrong")
 
@@ -529,6 +540,20 @@ class Key:
     seed: int = 0
     variants: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    ranges: dict[str, tuple[Fraction, ...]] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def with_inputs(self, values: Mapping[str, Fraction | int]) -> Key:
+        """The same key with other input values (a student's variant), checked as the
+        key itself was; ``values`` are exact numbers."""
+        inputs = dict(self.data.get("inputs", {}))
+        for name, value in values.items():
+            if name not in inputs:
+                raise ExerciseError(f"{self.source}: {name!r} is not an input of the key")
+            inputs[name] = _exact_text(Fraction(value))
+        data = {k: v for k, v in self.data.items() if k in _TOP_KEYS}
+        data["inputs"] = inputs
+        return replace(self, exercise=_exercise(data, _Locator(self.text, self.source)))
 
     @property
     def source(self) -> str:
@@ -615,11 +640,16 @@ def loads_key(text: str, source: str = "<string>") -> Key:
     data = _document(text, source, _TOP_KEYS + _KEY_KEYS)
     loc = _Locator(text, source)
     exercise_data = {k: v for k, v in data.items() if k in _TOP_KEYS}
-    variants = _table(data, "variants", source, required=False)
+    variants = dict(_table(data, "variants", source, required=False))
     inputs = dict(_table(data, "inputs", source, required=True))
-    for name, raw in inputs.items():
-        if isinstance(raw, dict | list):  # a range or choices: its midpoint stands in
-            inputs[name] = _representative(name, raw, loc)
+    ranges: dict[str, tuple[Fraction, ...]] = {}
+    for name, raw in [*inputs.items(), *variants.items()]:
+        if isinstance(raw, dict | list):  # a range or choices: the first value stands in
+            table = "inputs" if name in inputs and raw is inputs[name] else "variants"
+            if name not in inputs:
+                raise loc.error(table, name, f"[variants] {name!r} is not an input")
+            ranges[name] = _choices(name, raw, loc, table)
+            inputs[name] = _exact_text(ranges[name][0])
     exercise_data["inputs"] = inputs
     exercise = _exercise(exercise_data, loc)
     if not exercise.answers:
@@ -642,19 +672,60 @@ def loads_key(text: str, source: str = "<string>") -> Key:
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise loc.error("", "seed", "'seed' must be an integer")
-    return Key(exercise, points, credit, assignment, seed, {**variants}, text)
+    options = {k: v for k, v in variants.items() if k not in ranges}
+    return Key(exercise, points, credit, assignment, seed, options, text, ranges, exercise_data)
 
 
-def _representative(name: str, raw: Any, loc: _Locator) -> Any:
-    """The value that stands for an input given as a range or a list of choices (the
-    first choice, or the range's ``min``) when the key itself is checked."""
+#: The most values one input's range may have.
+MAX_CHOICES = 10_000
+
+
+def _choices(name: str, raw: Any, loc: _Locator, table: str) -> tuple[Fraction, ...]:
+    """The values an input given as a list of choices or a range ``{min, max, step}``
+    (step default 1) may take, exactly."""
+
+    def exact(x: Any, what: str) -> Fraction:
+        try:
+            if isinstance(x, bool) or not isinstance(x, int | str):
+                raise ValueError
+            return Fraction(str(x).replace("_", ""))
+        except (ValueError, ZeroDivisionError):
+            raise loc.error(table, name, f"input {name!r}: {what} must be a number") from None
+
     if isinstance(raw, list):
-        if not raw:
-            raise loc.error("inputs", name, f"input {name!r}: the list of choices is empty")
-        return raw[0]
-    if "min" not in raw or "max" not in raw:
-        raise loc.error("inputs", name, f"input {name!r}: a range needs min and max")
-    return raw["min"]
+        if not raw or len(raw) > MAX_CHOICES:
+            raise loc.error(table, name, f"input {name!r}: give 1 to {MAX_CHOICES} choices")
+        return tuple(exact(x, "each choice") for x in raw)
+    unknown = set(raw) - {"min", "max", "step"}
+    if unknown or "min" not in raw or "max" not in raw:
+        raise loc.error(
+            table, name, f"input {name!r}: a range is {{min = .., max = .., step = ..}}"
+        )
+    lo, hi = exact(raw["min"], "min"), exact(raw["max"], "max")
+    step = exact(raw.get("step", 1), "step")
+    if step <= 0 or hi < lo or (hi - lo) / step > MAX_CHOICES:
+        raise loc.error(
+            table, name, f"input {name!r}: need min <= max, step > 0, at most {MAX_CHOICES} values"
+        )
+    count = int((hi - lo) / step) + 1
+    return tuple(lo + k * step for k in range(count))
+
+
+def _exact_text(x: Fraction) -> Any:
+    """An exact number as an ``[inputs]`` value: an int, a decimal as written, or "p/q"."""
+    if x.denominator == 1:
+        return int(x)
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:  # a terminating decimal
+        digits = 0
+        while (x * 10**digits).denominator != 1:
+            digits += 1
+        return _Written(f"{float(x):.{digits}f}" if digits < 16 else str(x))
+    return f"{x.numerator}/{x.denominator}"
 
 
 def _exercise(data: dict[str, Any], loc: _Locator) -> Exercise:

@@ -62,6 +62,7 @@ from .errors import ExerciseError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
 from .notation import latex_escape, number
 from .parsing import parse_expression
+from .variants import variant_key
 
 __all__ = [
     "GRADE_VERDICTS",
@@ -184,7 +185,10 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
 
     ``lenient`` (default) reads answers as students write them (``2a``, ``x^2``,
     ``\\frac{a}{b}``, see :mod:`symtrace.check.lenient`) and says how each was read.
+    A key with ranged inputs is first turned into the student's own variant
+    (:func:`symtrace.variants.variant_key`, from the submission's ``student``).
     """
+    key = variant_key(key, submission.student)
     ex = key.exercise
     graph, output = ex.trace.graph, ex.output
     flags = _tampered(key, submission)
@@ -383,7 +387,10 @@ def collect(paths: Sequence[str]) -> Iterator[tuple[str, Path | None]]:
 
 def check_key(key: Key) -> None:
     """Raise :class:`~symtrace.errors.ExerciseError` when an answer the key gives is not
-    correct for its own definitions (a typo in a key would mark a class wrong)."""
+    correct for its own definitions (a typo in a key would mark a class wrong).  A key
+    with per-student variants lists its questions only: its answers are not checked."""
+    if key.ranges:
+        return
     report = key.exercise.check()
     wrong = [a for a in report.values() if not a.correct]
     if wrong:

@@ -685,12 +685,13 @@ def _choices(name: str, raw: Any, loc: _Locator, table: str) -> tuple[Fraction, 
     (step default 1) may take, exactly."""
 
     def exact(x: Any, what: str) -> Fraction:
+        problem = loc.error(table, name, f"input {name!r}: {what} must be a number")
+        if isinstance(x, bool) or not isinstance(x, int | str) or len(str(x)) > 100:
+            raise problem
         try:
-            if isinstance(x, bool) or not isinstance(x, int | str):
-                raise ValueError
             return Fraction(str(x).replace("_", ""))
         except (ValueError, ZeroDivisionError):
-            raise loc.error(table, name, f"input {name!r}: {what} must be a number") from None
+            raise problem from None
 
     if isinstance(raw, list):
         if not raw or len(raw) > MAX_CHOICES:

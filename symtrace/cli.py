@@ -7,7 +7,10 @@ definition and value, and each node's symbolic and numeric ``dL/d(node)``.
 ``symtrace check FILE...`` grades exercise files (exit 0: all correct, 1: some answer
 wrong or blank, 2: unreadable or invalid input, 3: internal error; ``--exit-zero`` turns 1
 into 0); ``symtrace explain FILE`` prints the worked solution; ``symtrace new --seed N``
-writes a random exercise and its answer key.  See ``docs/cli.md``.
+writes a random exercise and its answer key.  ``symtrace grade KEY SUBMISSION...`` grades
+a class against a teacher's key, ``symtrace variants KEY --roster R --out DIR`` writes each
+student's own exercise, ``symtrace sheet KEY`` prints the question sheet and answer key
+(see ``docs/grading.md``).  See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -283,13 +286,13 @@ def _grade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         text = as_json_lines(results)
     else:
         text = results_text(results)
-    if args.summary:
-        text += ("\n" if text else "") + summary(key, results)
+    stats = summary(key, results) if args.summary else ""
     if args.output is None:
-        out.write(text)
-    else:
+        out.write(text + ("\n" + stats if stats else ""))
+    else:  # the statistics go to standard output, the file holds only the format asked
         _write(Path(args.output), text)
         err.write(f"wrote {args.output}\n")
+        out.write(stats)
     if args.feedback:
         folder = Path(args.feedback)
         try:

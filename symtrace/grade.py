@@ -431,10 +431,16 @@ def _pts(x: float) -> str:
     return number(x, whole=True)
 
 
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (``=cmd()`` gets a ``'``)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def gradebook_csv(key: Key, results: Iterable[Graded]) -> str:
     """The gradebook: one row per submission (unusable ones with their ``error``):
     ``student``, ``file``, ``points``, ``max_points``, ``error``, then per answer its
-    verdict and its points (columns ``KEY`` and ``KEY points``)."""
+    verdict and its points (columns ``KEY`` and ``KEY points``).  Text cells that a
+    spreadsheet would run as a formula (``=HYPERLINK(...)``) start with ``'``."""
     questions = list(key.exercise.answers)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -443,7 +449,8 @@ def gradebook_csv(key: Key, results: Iterable[Graded]) -> str:
         header += [k, f"{k} points"]
     writer.writerow(header)
     for r in results:
-        row = [r.student or "", r.source, _pts(r.points), _pts(r.max_points), r.error or ""]
+        texts = [_cell(r.student or ""), _cell(r.source)]
+        row = [*texts, _pts(r.points), _pts(r.max_points), _cell(r.error or "")]
         by_key = {line.key: line for line in r.lines}
         for k in questions:
             line = by_key.get(k)

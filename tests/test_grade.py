@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -302,3 +303,12 @@ def test_feedback_latex_compiles(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "all.pdf").stat().st_size > 1000
     assert feedback_markdown(key, results[0]).startswith("# One neuron: feedback for alice")
+
+
+def test_gradebook_cells_are_not_formulas() -> None:
+    from symtrace.grade import gradebook_csv
+
+    key = loads_key(KEY)
+    result = grade(key, loads_submission(submission("L = -8", student='=HYPERLINK(\\"x\\")')))
+    row = list(csv.reader(io.StringIO(gradebook_csv(key, [result]))))[1]
+    assert row[0] == '\'=HYPERLINK("x")' and row[2:4] == ["1", "7"]

@@ -7,7 +7,10 @@ definition and value, and each node's symbolic and numeric ``dL/d(node)``.
 ``symtrace check FILE...`` grades exercise files (exit 0: all correct, 1: some answer
 wrong or blank, 2: unreadable or invalid input, 3: internal error; ``--exit-zero`` turns 1
 into 0); ``symtrace explain FILE`` prints the worked solution; ``symtrace new --seed N``
-writes a random exercise and its answer key.  See ``docs/cli.md``.
+writes a random exercise and its answer key.  ``symtrace grade KEY SUBMISSION...`` grades
+a class against a teacher's key, ``symtrace variants KEY --roster R --out DIR`` writes each
+student's own exercise, ``symtrace sheet KEY`` prints the question sheet and answer key
+(see ``docs/grading.md``).  See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -24,9 +27,21 @@ from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
-from .exercise import load
+from .exercise import load, load_key
 from .generate import generate
+from .grade import (
+    as_json_lines,
+    feedback_latex,
+    feedback_markdown,
+    feedback_name,
+    grade_all,
+    gradebook_csv,
+    gradescope_results,
+    results_text,
+    summary,
+)
 from .html import to_html
+from .variants import exercise_text, read_roster, sheet, variant_key
 
 __all__ = ["explain", "main", "text_table"]
 
@@ -157,6 +172,42 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SUBMISSION",
         help="an exercise file with a student's answers: mark each one correct, wrong or carried",
     )
+    p = sub.add_parser(
+        "grade",
+        help="grade a class: a key file and answers-only submissions",
+        description="Grade submissions against a teacher's key, each answer on its own. Exit "
+        "status: 0 all correct, 1 some answer not correct, 2 the key or a file is unusable.",
+    )
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument(
+        "submissions",
+        nargs="+",
+        metavar="SUBMISSION",
+        help="submission files, folders (every *.toml inside, sorted) or - (standard input)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "csv", "gradescope", "json"),
+        default="text",
+        help="text (default), csv (a gradebook), gradescope (results.json), json (one per line)",
+    )
+    p.add_argument("--strict", action="store_true", help="read answers with the strict parser")
+    p.add_argument("--summary", action="store_true", help="print statistics per question")
+    p.add_argument("--feedback", metavar="DIR", help="write a feedback file per student here")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    p = sub.add_parser(
+        "variants",
+        help="write each student's own exercise and answer key from a key with ranges",
+        description="One exercise (answers blank) and one answer key per student of the "
+        "roster, deterministic from (student id, the key's assignment, the key's seed).",
+    )
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument("--roster", required=True, metavar="ROSTER.csv", help="a 'student' column")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p = sub.add_parser("sheet", help="print the question sheet and the answer key of a key")
+    p.add_argument("key", metavar="KEY", help="the key file (TOML)")
+    p.add_argument("--format", choices=("markdown", "latex"), default="markdown")
+    p.add_argument("--student", metavar="ID", help="the sheet of this student's variant")
     return parser
 
 
@@ -222,6 +273,77 @@ def _write(path: Path, text: str) -> None:
         raise ExerciseError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
 
 
+def _grade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    results = grade_all(key, args.submissions, lenient=not args.strict, stdin=sys.stdin)
+    if args.format == "csv":
+        text = gradebook_csv(key, results)
+    elif args.format == "gradescope":
+        found = [gradescope_results(r) for r in results]
+        indent = 2 if len(found) == 1 else None  # several: one results.json per line
+        text = "".join(json.dumps(r, indent=indent, ensure_ascii=False) + "\n" for r in found)
+    elif args.format == "json":
+        text = as_json_lines(results)
+    else:
+        text = results_text(results)
+    stats = summary(key, results) if args.summary else ""
+    if args.output is None:
+        out.write(text + ("\n" + stats if stats else ""))
+    else:  # the statistics go to standard output, the file holds only the format asked
+        _write(Path(args.output), text)
+        err.write(f"wrote {args.output}\n")
+        out.write(stats)
+    if args.feedback:
+        folder = Path(args.feedback)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExerciseError(f"{folder}: cannot make the folder ({exc.strerror})") from None
+        taken: dict[str, int] = {}
+        for r in results:
+            stem = feedback_name(r, taken)
+            taken[stem] = taken.get(stem, 0) + 1
+            _write(folder / f"{stem}.md", feedback_markdown(key, r))
+            _write(folder / f"{stem}.tex", feedback_latex(key, r))
+        err.write(f"wrote {2 * len(results)} feedback files to {folder}\n")
+    for r in results:
+        if r.error is not None:
+            err.write(f"symtrace grade: {r.error}\n")
+    if any(r.error is not None for r in results):
+        return EXIT_INVALID
+    return EXIT_OK if all(r.ok for r in results) else EXIT_WRONG
+
+
+def _variants(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    students = read_roster(args.roster)
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExerciseError(f"{folder}: cannot make the folder ({exc.strerror})") from None
+    taken: set[str] = set()
+    for student in students:
+        stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in student).strip(".")
+        if not stem or stem in taken:
+            raise ExerciseError(f"{args.roster}: student id {student!r} is empty or repeated")
+        taken.add(stem)
+        mine = variant_key(key, student)
+        head = f'student = "{student}"  # keep this line: it picks your variant\n'
+        _write(folder / f"{stem}.toml", head + exercise_text(mine, answers=False))
+        _write(folder / f"{stem}.key.toml", exercise_text(mine, answers=True))
+    err.write(f"wrote {2 * len(students)} files for {len(students)} students to {folder}\n")
+    return EXIT_OK
+
+
+def _sheet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    key = load_key(args.key)
+    if args.student is not None:
+        key = variant_key(key, args.student)
+    out.write(sheet(key, args.format))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symtrace`` command; returns the exit status."""
     out, err = sys.stdout, sys.stderr
@@ -240,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             out.write(explain(args.file, args.format))
             return EXIT_OK
+        if args.command == "grade":
+            return _grade(args, out, err)
+        if args.command == "variants":
+            return _variants(args, out, err)
+        if args.command == "sheet":
+            return _sheet(args, out, err)
         return _new(args, out, err)
     except SymtraceError as exc:
         err.write(f"symtrace {args.command}: {exc}\n")

@@ -55,7 +55,8 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,19 @@ from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
 
-__all__ = ["MAX_FILE_BYTES", "Exercise", "dumps", "load", "loads"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Exercise",
+    "Key",
+    "Submission",
+    "dumps",
+    "load",
+    "load_key",
+    "load_submission",
+    "loads",
+    "loads_key",
+    "loads_submission",
+]
 
 #: Files larger than this are rejected before parsing.
 MAX_FILE_BYTES = 1_000_000
@@ -472,3 +485,325 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)
     return _toml_string(str(v))
+
+
+# ------------------------------------------------------------ keys and submissions
+#
+# A key is an exercise file with the grading policy; a submission holds a student's
+# answers only.  Both reuse the checks above (size, TOML, tables, inputs, definitions).
+
+_KEY_KEYS = ("assignment", "seed", "points", "credit", "variants")
+_SUBMISSION_KEYS = (
+    "student",
+    "assignment",
+    "name",
+    "answers",
+    "inputs",
+    "define",
+    "output",
+    "title",
+    "description",
+)
+#: What a carried answer (and others) may earn, as a share of the answer's points.
+CREDIT_VERDICTS = ("carried", "wrong")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A teacher's key: the exercise (with the correct answers' keys in ``[answers]``),
+    each answer's ``points`` (default 1), the ``credit`` share per verdict (``correct`` 1,
+    ``carried`` and ``wrong`` 0 unless ``[credit]`` says otherwise), the ``assignment``
+    id and ``seed`` (for variants) and the raw ``[variants]`` table.
+
+    >>> key = loads_key('''
+    ... assignment = "hw3"
+    ... [inputs]
+    ... a = 2
+    ... [define]
+    ... L = "3*a"
+    ... [answers]
+    ... L = 6
+    ... "dL/da" = 3
+    ... [points]
+    ... "dL/da" = 2
+    ... [credit]
+    ... carried = 0.5
+    ... ''')
+    >>> key.points, key.credit, key.assignment
+    ({'L': 1.0, 'dL/da': 2.0}, {'correct': 1.0, 'carried': 0.5, 'wrong': 0.0}, 'hw3')
+    """
+
+    exercise: Exercise
+    points: dict[str, float]
+    credit: dict[str, float]
+    assignment: str | None = None
+    seed: int = 0
+    variants: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    ranges: dict[str, tuple[Fraction, ...]] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def with_inputs(self, values: Mapping[str, Fraction | int]) -> Key:
+        """The same key with other input values (a student's variant), checked as the
+        key itself was; ``values`` are exact numbers."""
+        inputs = dict(self.data.get("inputs", {}))
+        for name, value in values.items():
+            if name not in inputs:
+                raise ExerciseError(f"{self.source}: {name!r} is not an input of the key")
+            inputs[name] = _exact_text(Fraction(value))
+        data = {k: v for k, v in self.data.items() if k in _TOP_KEYS}
+        data["inputs"] = inputs
+        return replace(self, exercise=_exercise(data, _Locator(self.text, self.source)))
+
+    @property
+    def source(self) -> str:
+        """The key file's name."""
+        return self.exercise.source
+
+    @property
+    def max_points(self) -> float:
+        """The points of every answer asked."""
+        return sum(self.points.values())
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A student's answers-only file: ``student`` (their id), ``answers`` (key -> claim as
+    written, TOML floats as their text), the line of each key, and the ``inputs`` and
+    ``define`` tables if the file carries them (compared with the key's when grading).
+
+    >>> sub = loads_submission('student = "ada"\\n[answers]\\n"dL/da" = 3.0\\nL = "2a"\\n')
+    >>> sub.student, sub.answers, sub.lines
+    ('ada', {'dL/da': '3.0', 'L': '2a'}, {'dL/da': 3, 'L': 4})
+    """
+
+    student: str
+    answers: dict[str, Any]
+    source: str = "<string>"
+    lines: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, Any] | None = None
+    define: dict[str, Any] | None = None
+    assignment: str | None = None
+    name: str | None = None
+
+
+def _file_text(path: str | Path) -> tuple[str, str]:
+    """The UTF-8 text of a (small, regular) file and its name, checked as :func:`load` does."""
+    p = Path(path)
+    if p.exists() and not p.is_file():
+        raise ExerciseError(f"{p}: not a regular file")
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ExerciseError(
+            f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are small"
+        )
+    try:
+        return data.decode("utf-8"), str(p)
+    except UnicodeDecodeError as exc:
+        raise ExerciseError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _document(text: str, source: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The TOML document (size checked before parsing), its top-level keys in ``allowed``."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+    try:
+        data = tomllib.loads(text, parse_float=_Written)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ExerciseError(f"{source}: invalid TOML: nested too deeply") from None
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise ExerciseError(
+            f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+            f"this file may have {', '.join(allowed)}"
+        )
+    return data
+
+
+def load_key(path: str | Path) -> Key:
+    """Read a key file (see :func:`loads_key`)."""
+    text, source = _file_text(path)
+    return loads_key(text, source=source)
+
+
+def loads_key(text: str, source: str = "<string>") -> Key:
+    """A key from TOML text: an exercise plus ``assignment``, ``seed``, ``[points]``,
+    ``[credit]`` and ``[variants]`` (all optional).  Errors are
+    :class:`~symtrace.errors.ExerciseError` naming the file, line and column."""
+    data = _document(text, source, _TOP_KEYS + _KEY_KEYS)
+    loc = _Locator(text, source)
+    exercise_data = {k: v for k, v in data.items() if k in _TOP_KEYS}
+    variants = dict(_table(data, "variants", source, required=False))
+    inputs = dict(_table(data, "inputs", source, required=True))
+    ranges: dict[str, tuple[Fraction, ...]] = {}
+    for name, raw in [*inputs.items(), *variants.items()]:
+        if isinstance(raw, dict | list):  # a range or choices: the first value stands in
+            table = "inputs" if name in inputs and raw is inputs[name] else "variants"
+            if name not in inputs:
+                raise loc.error(table, name, f"[variants] {name!r} is not an input")
+            ranges[name] = _choices(name, raw, loc, table)
+            inputs[name] = _exact_text(ranges[name][0])
+    exercise_data["inputs"] = inputs
+    exercise = _exercise(exercise_data, loc)
+    if not exercise.answers:
+        raise ExerciseError(f"{source}: the key has no [answers]: list every answer to grade")
+    points = {k: 1.0 for k in exercise.answers}
+    for k, raw in _table(data, "points", source, required=False).items():
+        if k not in points:
+            raise loc.error("points", k, f"points for {k!r}, which is not in [answers]")
+        points[k] = _share(raw, "points", k, loc, upper=None)
+    credit = {"correct": 1.0} | {v: 0.0 for v in CREDIT_VERDICTS}
+    for k, raw in _table(data, "credit", source, required=False).items():
+        if k not in CREDIT_VERDICTS:
+            raise loc.error(
+                "credit", k, f"unknown verdict {k!r} in [credit]; use {', '.join(CREDIT_VERDICTS)}"
+            )
+        credit[k] = _share(raw, "credit", k, loc, upper=1.0)
+    assignment = data.get("assignment")
+    if assignment is not None and not isinstance(assignment, str):
+        raise loc.error("", "assignment", "'assignment' must be a string")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise loc.error("", "seed", "'seed' must be an integer")
+    options = {k: v for k, v in variants.items() if k not in ranges}
+    return Key(exercise, points, credit, assignment, seed, options, text, ranges, exercise_data)
+
+
+#: The most values one input's range may have.
+MAX_CHOICES = 10_000
+
+
+def _choices(name: str, raw: Any, loc: _Locator, table: str) -> tuple[Fraction, ...]:
+    """The values an input given as a list of choices or a range ``{min, max, step}``
+    (step default 1) may take, exactly."""
+
+    def exact(x: Any, what: str) -> Fraction:
+        problem = loc.error(table, name, f"input {name!r}: {what} must be a number")
+        if isinstance(x, bool) or not isinstance(x, int | str) or len(str(x)) > 100:
+            raise problem
+        try:
+            return Fraction(str(x).replace("_", ""))
+        except (ValueError, ZeroDivisionError):
+            raise problem from None
+
+    if isinstance(raw, list):
+        if not raw or len(raw) > MAX_CHOICES:
+            raise loc.error(table, name, f"input {name!r}: give 1 to {MAX_CHOICES} choices")
+        return tuple(exact(x, "each choice") for x in raw)
+    unknown = set(raw) - {"min", "max", "step"}
+    if unknown or "min" not in raw or "max" not in raw:
+        raise loc.error(
+            table, name, f"input {name!r}: a range is {{min = .., max = .., step = ..}}"
+        )
+    lo, hi = exact(raw["min"], "min"), exact(raw["max"], "max")
+    step = exact(raw.get("step", 1), "step")
+    if step <= 0 or hi < lo or (hi - lo) / step > MAX_CHOICES:
+        raise loc.error(
+            table, name, f"input {name!r}: need min <= max, step > 0, at most {MAX_CHOICES} values"
+        )
+    count = int((hi - lo) / step) + 1
+    return tuple(lo + k * step for k in range(count))
+
+
+def _exact_text(x: Fraction) -> Any:
+    """An exact number as an ``[inputs]`` value: an int, a decimal as written, or "p/q"."""
+    if x.denominator == 1:
+        return int(x)
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:  # a terminating decimal
+        digits = 0
+        while (x * 10**digits).denominator != 1:
+            digits += 1
+        return _Written(f"{float(x):.{digits}f}" if digits < 16 else str(x))
+    return f"{x.numerator}/{x.denominator}"
+
+
+def _exercise(data: dict[str, Any], loc: _Locator) -> Exercise:
+    """The :class:`Exercise` of a parsed document (the steps of :func:`loads`)."""
+    source = loc.source
+    meta = _meta(data, loc)
+    inputs = _table(data, "inputs", source, required=True)
+    if not inputs:
+        raise ExerciseError(f"{source}: [inputs] is empty; give every input a value")
+    trace = _build_trace(inputs, _table(data, "define", source, required=False), loc)
+    output = _output(trace, meta["output"], loc)
+    tol = _tolerances(_table(data, "tolerance", source, required=False), loc)
+    claims, lines = _answers(trace, output, _table(data, "answers", source, False), loc)
+    return Exercise(
+        trace=trace,
+        output=output,
+        answers=claims,
+        title=meta["title"],
+        description=meta["description"],
+        rel_tol=tol["rel"],
+        abs_tol=tol["abs"],
+        source=source,
+        lines=lines,
+    )
+
+
+def _share(raw: Any, table: str, key: str, loc: _Locator, upper: float | None) -> float:
+    try:
+        value = math.nan if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0 and (upper is None or value <= upper)):
+        bound = f"between 0 and {upper:g}" if upper is not None else ">= 0"
+        raise loc.error(table, key, f"[{table}] {key!r} must be a number {bound}")
+    return value
+
+
+def load_submission(path: str | Path) -> Submission:
+    """Read a submission file (see :func:`loads_submission`)."""
+    text, source = _file_text(path)
+    return loads_submission(text, source=source)
+
+
+def loads_submission(text: str, source: str = "<string>") -> Submission:
+    """A submission from TOML text: ``student = "id"`` and ``[answers]``; optionally
+    ``name``, ``assignment``, ``[inputs]``, ``[define]`` and ``output``.  The answers are
+    kept as written (read one by one when graded); the file itself must be valid TOML
+    with a ``student``, else :class:`~symtrace.errors.ExerciseError`."""
+    data = _document(text, source, _SUBMISSION_KEYS)
+    loc = _Locator(text, source)
+    strings = {}
+    for name in ("student", "assignment", "name", "output"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise loc.error("", name, f"'{name}' must be a string")
+        strings[name] = value
+    student = (strings["student"] or "").strip()
+    if not student:
+        raise ExerciseError(f'{source}: no student id: write student = "your id" at the top')
+    answers: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    for key, raw in _table(data, "answers", source, required=False).items():
+        answers[key] = str(raw).replace("_", "") if isinstance(raw, _Written) else raw
+        got = loc.where.get(("answers", key))
+        if got is not None:
+            lines[key], columns[key] = got[0], got[1] + 1
+    inputs = _table(data, "inputs", source, required=False) if "inputs" in data else None
+    define = _table(data, "define", source, required=False) if "define" in data else None
+    return Submission(
+        student,
+        answers,
+        source,
+        lines,
+        columns,
+        None if inputs is None else {k: str(v) for k, v in inputs.items()},
+        None if define is None else {k: str(v) for k, v in define.items()},
+        strings["assignment"],
+        strings["name"],
+    )

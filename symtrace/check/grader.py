@@ -41,6 +41,7 @@ class Options:
     written_precision: bool = True
     random_points: int = 4
     seed: int = 0
+    follow_rounding: bool = False
 
 
 _OPTIONS = {f.name for f in fields(Options)}
@@ -61,8 +62,10 @@ def check(
     a written precision; ``written_precision=False`` judges numeric strings like floats;
     ``random_points`` (4) and ``seed`` (0) for the numeric second opinion on symbolic
     answers; ``title`` and ``source`` (a file name) for the report; ``lines`` (key -> line
-    number) for error messages.  ``Trace.check`` calls this with the trace's graph and
-    value cache.
+    number) for error messages.  ``follow_rounding=True`` (off by default; on when
+    grading a class) also accepts a step computed from the unrounded value of an earlier
+    answer the student wrote rounded (judged with the written precision of the claims it
+    used).  ``Trace.check`` calls this with the trace's graph and value cache.
 
     >>> from symtrace import Trace
     >>> t = Trace()
@@ -94,6 +97,7 @@ def check(
         bool(options.get("written_precision", True)),
         int(options.get("random_points", 4)),
         int(options.get("seed", 0)),
+        bool(options.get("follow_rounding", False)),
     )
     grader = Grader(graph, cache, answers, output, settings, options.get("lines"))
     return grader.run(options.get("title"), options.get("source"))
@@ -238,7 +242,36 @@ class Grader:
             return "correct"
         if self.close(claim, computed.value):
             return "carried" if computed.tainted else "correct"
+        if self.options.follow_rounding and self.close_rounded(q, claim, computed.value):
+            return "carried" if computed.tainted else "correct"
         return "wrong"
+
+    def close_rounded(self, q: Quantity, claim: Claim, target: float) -> bool:
+        """Whether ``claim`` is ``target`` within what the written precision of the claims
+        the chain-rule step used allows (``follow_rounding``): a student who wrote
+        ``dL/dz = -0.140`` and then multiplied the unrounded ``-0.1403`` is still right.
+
+        The slack of a product ``x · y`` is ``|y| hx + |x| hy + hx hy``, ``h`` half a unit
+        of the last written digit of each factor claimed as a numeric string.
+        """
+        if self.correct is None or claim.value is None or not math.isfinite(target):
+            return False
+        correct, slack = self.correct, 0.0
+        for x, y in self.factors(q):
+            (vx, hx), (vy, hy) = self._written(x, correct), self._written(y, correct)
+            slack += abs(vy) * hx + abs(vx) * hy + hx * hy
+        if slack == 0.0 or not math.isfinite(slack):
+            return False
+        own = claim.half_unit or max(self.options.rel_tol * abs(target), self.options.abs_tol)
+        return abs(claim.value - target) <= (slack + own) * (1 + 1e-9)
+
+    def _written(self, q: Quantity, correct: World) -> tuple[float, float]:
+        """The student's number for ``q`` (the ``correct`` one if not claimed) and half a
+        unit of its last written digit (0 when it has no written precision)."""
+        claim = self.by_quantity.get(q)
+        if claim is None or claim.value is None or not math.isfinite(claim.value):
+            return correct.number(q), 0.0
+        return claim.value, claim.half_unit or 0.0
 
     def order(self, q: Quantity) -> tuple[int, ...]:
         """The working order: values forward, then backward from the output (each node's
@@ -600,7 +633,7 @@ class Grader:
         if a.verdict != "carried" or student is None:
             return a
         q = self.quantities[a.key]
-        yours = []
+        yours, carried_from = [], []
         for dep in self.inputs_of(q):
             if not student.tainted(dep):
                 continue
@@ -608,13 +641,21 @@ class Grader:
             claim = self.by_quantity.get(dep)
             if claim is not None:
                 yours.append(f"your {label} = {claim.raw}")
+                carried_from.append(f"{label} = {claim.raw}")
             else:
                 yours.append(f"{label} = {number_text(student.number(dep))} (from your answers)")
         where = f" (first error: {first.key})" if first is not None else ""
+        own, formula = self.claims[a.key], student.formula[q].value
+        wrote = "which is what you wrote"
+        if own.expr is None and not self.close(own, formula):  # follow_rounding
+            wrote = (
+                f"and you wrote {own.raw}, the same to the precision of your rounded "
+                "earlier answers"
+            )
         text = (
             f"carried: with {', '.join(yours) or 'your earlier answers'}, "
-            f"{self.step_text(q, student, student.formula[q].value)}, which is what you "
-            f"wrote: this step is right, the mistake is upstream{where}. "
+            f"{self.step_text(q, student, formula)}, {wrote}"
+            f": this step is right, the mistake is upstream{where}. "
             f"Correct: {self.step_text(q, self.correct)}."
         )
-        return replace(a, explanation=text)
+        return replace(a, explanation=text, carried_from=tuple(carried_from))

@@ -47,6 +47,9 @@ class Answer:
     number.  ``step`` is the correct chain-rule step in numbers, ``explanation`` the
     verdict in words; ``mistake`` names a recognised slip (``"fan-out"``,
     ``"wrong-argument"``, ``"sign"``) and ``note`` adds remarks (kinks, rounding).
+    ``points`` is what the answer earns when a key gives weights (``None`` otherwise;
+    see :mod:`symtrace.grade`); ``carried_from`` names the student's own earlier claims a
+    carried answer follows from (``("dL/dz = -0.140",)``).
 
     >>> from symtrace.examples import micrograd_lecture
     >>> answer = micrograd_lecture().check({"dL/da": 5}, output="L")["dL/da"]
@@ -70,6 +73,8 @@ class Answer:
     explanation: str = ""
     mistake: str | None = None
     note: str | None = None
+    points: float | None = None
+    carried_from: tuple[str, ...] = ()
 
     @property
     def expected_symbolic(self) -> sympy.Expr:
@@ -82,8 +87,9 @@ class Answer:
         return self.verdict == "correct"
 
     def as_dict(self) -> dict[str, Any]:
-        """The answer in the JSON schema (see :meth:`Report.as_dict`)."""
-        return {
+        """The answer in the JSON schema (see :meth:`Report.as_dict`); ``points`` only
+        when the answer has points."""
+        data: dict[str, Any] = {
             "key": self.key,
             "kind": self.kind,
             "node": self.node,
@@ -101,6 +107,9 @@ class Answer:
             "mistake": self.mistake,
             "note": self.note,
         }
+        if self.points is not None:
+            data["points"] = self.points
+        return data
 
 
 class Report(Renderable, Mapping[str, Answer]):
@@ -110,7 +119,9 @@ class Report(Renderable, Mapping[str, Answer]):
     fraction of correct answers (blank ones count as not correct); ``first_error`` is the
     key of the root mistake (the earliest ``wrong`` answer in working order) or ``None``.
     Renders as text, Markdown and LaTeX; :meth:`as_dict` / :meth:`to_json` give the
-    stable JSON schema ``symtrace.report/1``.
+    stable JSON schema ``symtrace.report/1``.  With a key's weights (``max_points``, the
+    points of every answer asked, blank ones included) :attr:`points` is the sum of the
+    answers' :attr:`Answer.points`; ``score`` stays the fraction of correct answers.
 
     >>> from symtrace.examples import micrograd_lecture
     >>> report = micrograd_lecture().check({"dL/dd": -2, "dL/de": "f", "dL/da": 5}, output="L")
@@ -128,8 +139,10 @@ class Report(Renderable, Mapping[str, Answer]):
         blank: Sequence[str] = (),
         title: str | None = None,
         source: str | None = None,
+        max_points: float | None = None,
     ) -> None:
         self._answers = {a.key: a for a in answers}
+        self.max_points = max_points
         self.source = source
         self.output = output
         self.first_error = first_error
@@ -167,6 +180,13 @@ class Report(Renderable, Mapping[str, Answer]):
             return 1.0
         return self.counts["correct"] / total
 
+    @property
+    def points(self) -> float | None:
+        """The points earned (``None`` without a key's weights, see ``max_points``)."""
+        if self.max_points is None:
+            return None
+        return sum(a.points or 0.0 for a in self._answers.values())
+
     def as_dict(self) -> dict[str, Any]:
         """The report as plain data, schema ``symtrace.report/1``.
 
@@ -175,9 +195,10 @@ class Report(Renderable, Mapping[str, Answer]):
         ``counts`` (``correct``, ``wrong``, ``carried``, ``blank``), ``blank`` (keys) and
         ``answers``, a list in the order given, each with ``key``, ``kind``, ``node``,
         ``of``, ``wrt``, ``verdict``, ``claimed``, ``claimed_value``, ``expected``,
-        ``expected_symbolic``, ``step``, ``explanation``, ``mistake``, ``note``.
+        ``expected_symbolic``, ``step``, ``explanation``, ``mistake``, ``note``; with a
+        key's weights also ``points`` (per answer and in all) and ``max_points``.
         """
-        return {
+        data: dict[str, Any] = {
             "schema": SCHEMA,
             "source": self.source,
             "title": self.title,
@@ -189,6 +210,10 @@ class Report(Renderable, Mapping[str, Answer]):
             "blank": list(self.blank),
             "answers": [a.as_dict() for a in self._answers.values()],
         }
+        if self.max_points is not None:
+            data["points"] = self.points
+            data["max_points"] = self.max_points
+        return data
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`as_dict` as JSON text (UTF-8 characters kept)."""

@@ -27,13 +27,14 @@ from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
-from .exercise import load, load_key
+from .exercise import load, load_key, load_submission
 from .generate import generate
 from .grade import (
     as_json_lines,
     feedback_latex,
     feedback_markdown,
     feedback_name,
+    grade,
     grade_all,
     gradebook_csv,
     gradescope_results,
@@ -170,7 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--answers",
         metavar="SUBMISSION",
-        help="an exercise file with a student's answers: mark each one correct, wrong or carried",
+        help="a student's submission (answers only, or a whole exercise file): mark each "
+        "answer correct, wrong or carried on the graph",
     )
     p = sub.add_parser(
         "grade",
@@ -212,9 +214,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _html(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-
-    ex = load(args.file)
-    report = ex.check(load(args.answers).answers) if args.answers else None
+    key = load_key(args.file)  # an exercise file is a key without points or variants
+    report = None
+    ex = key.exercise
+    if args.answers:
+        try:  # a student's answers-only submission, graded as `symtrace grade` does
+            submission = load_submission(args.answers)
+        except ExerciseError as not_a_submission:
+            try:  # or a whole exercise file with answers, checked as `symtrace check` does
+                report = ex.check(load(args.answers).answers)
+            except ExerciseError:
+                raise not_a_submission from None
+        else:
+            ex = variant_key(key, submission.student).exercise  # the student's own numbers
+            report = grade(key, submission).report
     page = to_html(ex.trace.grad(ex.output), title=ex.title or args.file, report=report)
     if args.output is None:
         out.write(page)

@@ -220,3 +220,16 @@ def test_cli_writes_the_page_and_marks_a_submission(tmp_path: Path, capsys) -> N
     assert main(["html", str(key)]) == 0
     assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
     assert main(["html", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_cli_takes_a_key_and_an_answers_only_submission(tmp_path: Path) -> None:
+    """`symtrace html KEY --answers SUBMISSION`: the class workflow's files work too."""
+    key = ROOT / "tests" / "classroom" / "key.toml"
+    sub = tmp_path / "sub.toml"
+    sub.write_text('student = "zoe"\n[answers]\nL = 1\n', encoding="utf-8")
+    out = tmp_path / "page.html"
+    assert main(["html", str(key), "-o", str(out), "--answers", str(sub)]) == 0
+    data = embedded(out.read_text(encoding="utf-8"))
+    marked = [a for n in data["nodes"] for a in n["answers"]]
+    assert [a["key"] for a in marked] == ["L"] and marked[0]["verdict"] in {"correct", "wrong"}
+    assert data["report"]["blank"], "the questions zoe left out are listed as blank"

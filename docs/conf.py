@@ -28,3 +28,32 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 
 html_theme = "furo"
 html_title = "symtrace"
+
+# ---------------------------------------------------------------------------------------
+# The HTML explorer of each tutorial's example, written at build time into docs/_explorers
+# (git-ignored) and copied to the site as explorers/<example>.html; the tutorials link it.
+EXPLORERS = {
+    "seed000_micrograd": "The micrograd lecture's example: L = (a·b + c)·f",
+    "seed001_log": "Finite differences versus reverse mode: log(x1·x2·(x1 + x2)) / (x1 − x2)²",
+    "seed002_graph": "Forward and reverse mode: sin(π·x1^(x2^x1)) + cos(π·log x1)",
+    "seed003_tensor": "A gradient graph: (12 − x·e^y) / (45 + x·y·e^−x)",
+}
+
+
+def _write_explorers() -> str:
+    from pathlib import Path
+
+    from symtrace.examples import EXAMPLES
+    from symtrace.html import to_html
+
+    root = Path(__file__).resolve().parent / "_explorers"
+    (root / "explorers").mkdir(parents=True, exist_ok=True)
+    for name, title in EXPLORERS.items():
+        trace, output = EXAMPLES[name]()
+        page = to_html(trace.grad(output), title=title)
+        (root / "explorers" / f"{name}.html").write_text(page, encoding="utf-8")
+    return str(root)
+
+
+html_extra_path = [_write_explorers()]
+exclude_patterns.append("_explorers")

@@ -17,7 +17,7 @@ Layers: a module imports only from its own floor or below, there are no import
 cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
-    floor 0  errors nodes functions shapes codegen parsing graph display
+    floor 0  errors nodes matrices functions shapes codegen parsing graph display
     floor 1  evaluation derivatives compile
     floor 2  notation printing dot html check
     floor 3  decompose blocks
@@ -48,12 +48,32 @@ from .errors import (
     NotANodeError,
     ParseError,
     PathExplosionError,
+    ShapeError,
     SymtraceError,
     TraceError,
     UnknownSymbolError,
 )
 from .exercise import Exercise
-from .functions import relu, sigmoid
+from .functions import (
+    abs,
+    cross_entropy,
+    exp,
+    hadamard,
+    log,
+    log_softmax,
+    mean,
+    mse,
+    ones,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
+    square,
+    sum,
+    tanh,
+)
+from .functions import trace as _matrix_trace
+from .matrices import MatrixNode
 from .nodes import NodeSymbol
 from .trace import Trace
 from .value import Value
@@ -72,6 +92,7 @@ __all__ = [
     "Gradient",
     "InvalidNameError",
     "InvalidValueError",
+    "MatrixNode",
     "MissingValueError",
     "NodeSymbol",
     "NonRealValueError",
@@ -81,6 +102,7 @@ __all__ = [
     "PathExplosionError",
     "Paths",
     "Report",
+    "ShapeError",
     "Step",
     "SymtraceError",
     "Tangents",
@@ -89,6 +111,26 @@ __all__ = [
     "UnknownSymbolError",
     "Value",
     "__version__",
+    "abs",
+    "cross_entropy",
+    "exp",
+    "hadamard",
+    "log",
+    "log_softmax",
+    "mean",
+    "mse",
+    "ones",
     "relu",
     "sigmoid",
+    "softmax",
+    "sqrt",
+    "square",
+    "sum",
+    "tanh",
+    "trace",
 ]
+
+# ``st.trace`` is the trace of a matrix; it shadows the name of the submodule
+# ``symtrace.trace``, which stays importable (``from symtrace.trace import Trace``)
+# through ``sys.modules``.
+trace = _matrix_trace

@@ -28,8 +28,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import sympy
 
+from . import matrices
 from .display import Renderable
 from .errors import (
     EvaluationError,
@@ -37,6 +39,7 @@ from .errors import (
     NonRealValueError,
     NotANodeError,
     PathExplosionError,
+    UsageError,
 )
 from .evaluation import Number, ValueCache, exact_values, local_partial_values
 from .graph import Graph
@@ -61,7 +64,17 @@ T = TypeVar("T")
 
 def symbolic_sum(terms: Sequence[sympy.Expr]) -> sympy.Expr:
     """One ``Add`` of all terms (a left fold re-flattens at every step: quadratic)."""
-    return terms[0] if len(terms) == 1 else sympy.Add(*terms)
+    if len(terms) == 1:
+        return terms[0]
+    if terms[0].is_Matrix:
+        return sympy.MatAdd(*terms).doit()
+    return sympy.Add(*terms)
+
+
+Pullback = Callable[[int, Any], Sequence[Any]]
+"""``pullback(i, adjoint)``: the contribution of matrix equation ``i`` to each parent's
+adjoint (aligned with ``parents``; ``None`` for none).  For a scalar equation the
+contribution is ``adjoint * local(i)[k]``, inlined in the loop."""
 
 
 def reverse(
@@ -73,6 +86,7 @@ def reverse(
     stop: int = 0,
     within: set[int] | None = None,
     write: Callable[[int, T], T] | None = None,
+    pullback: Pullback | None = None,
 ) -> dict[int, T]:
     """The reverse sweep: adjoints of every node from the seeds' down to index ``stop``.
 
@@ -81,6 +95,8 @@ def reverse(
     gathered for one node.  Only nodes in ``within`` (default: all) receive
     contributions.  ``write(i, adjoint)`` returns what is stored and propagated for node
     ``i``.  Nodes that receive nothing are absent from the result (their adjoint is 0).
+    Matrix equations (kind ``"matrix"``) contribute ``pullback(i, adjoint)`` instead of
+    ``adjoint * local``: the VJP rules of :mod:`symtrace.matrices`.
     """
     eqs = graph.equations
     pending: dict[int, list[T]] = {i: [a] for i, a in seeds.items()}
@@ -93,9 +109,17 @@ def reverse(
         if write is not None:
             a = write(i, a)
         out[i] = a
-        if a == 0 or eqs[i].shape is None:
+        eq = eqs[i]
+        if eq.shape is None:  # an input, or a matrix equation
+            if eq.definition is None or pullback is None:
+                continue
+            for p, d in zip(eq.parents, pullback(i, a), strict=True):
+                if p >= stop and d is not None and (within is None or p in within):
+                    pending.setdefault(p, []).append(d)
             continue
-        for p, d in zip(eqs[i].parents, local(i), strict=True):
+        if a == 0:
+            continue
+        for p, d in zip(eq.parents, local(i), strict=True):
             if p >= stop and d != 0 and (within is None or p in within):
                 got = pending.get(p)
                 if got is None:
@@ -103,6 +127,37 @@ def reverse(
                 else:
                     got.append(a * d)  # type: ignore[operator]
     return out
+
+
+def symbolic_pullback(graph: Graph) -> Pullback:
+    """``pullback`` for :func:`reverse`: matrix-form adjoints in node symbols."""
+    eqs, symbols = graph.equations, graph.symbols
+
+    def pull(i: int, a: Any) -> list[Any]:
+        eq = eqs[i]
+        got = matrices.pullback(eq.definition, a, out=eq.symbol)
+        return [got.get(symbols[p]) for p in eq.parents]
+
+    return pull
+
+
+def numeric_pullback(graph: Graph, fvals: Sequence[Any]) -> Pullback:
+    """``pullback`` for :func:`reverse`: matrix adjoints as float64 arrays at ``fvals``."""
+    eqs, symbols, find = graph.equations, graph.symbols, graph.find
+
+    def pull(i: int, a: Any) -> list[Any]:
+        eq = eqs[i]
+        with np.errstate(all="ignore"):
+            got = matrices.pullback(
+                eq.definition,
+                a,
+                out=fvals[i],
+                lookup=lambda s: fvals[find(s)],  # type: ignore[index]
+                ops=matrices.NUMERIC,
+            )
+        return [got.get(symbols[p]) for p in eq.parents]
+
+    return pull
 
 
 def forward(
@@ -153,6 +208,11 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
     i = graph.find(expr)
     if i is not None:
         seeds = {i: sympy.S.One}
+    elif matrices.has_matrix(expr):
+        raise UsageError(
+            f"differentiate a scalar node: name {expr} first (t.define('L', ...)), then "
+            "t.diff(L, W); SymPy's diff with respect to a matrix is never used"
+        )
     else:
         seeds = {}
         for s in expr.free_symbols:
@@ -160,8 +220,17 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
             if j >= ix:
                 seeds[j] = sympy.diff(expr, s)
     seeds = {j: e for j, e in seeds.items() if e != 0}
-    adj = reverse(graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix)
-    return adj.get(ix, Zero)
+    pull = symbolic_pullback(graph) if graph.has_matrices else None
+    adj = reverse(
+        graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix, pullback=pull
+    )
+    return adj.get(ix, _zero(graph, ix))
+
+
+def _zero(graph: Graph, i: int) -> Any:
+    """The zero adjoint of node ``i``: ``0``, or a zero matrix shaped like the node."""
+    dims = graph.equations[i].dims
+    return Zero if dims is None else sympy.ZeroMatrix(*dims)
 
 
 @dataclass(frozen=True)
@@ -315,10 +384,16 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
                 self.floats()  # report missing or non-real values first
                 self._exact = exact_values(self.graph, self._given, self._targets)
             ex, res = self._exact, self._result(i)
+            if self.graph.has_matrices:
+                return matrices.evaluate(res, lambda s: ex[self.graph.index(s)], matrices.EXACT)
             return res.xreplace({s: ex[self.graph.index(s)] for s in res.free_symbols})
         if self._numeric is None:
             self._numeric = self._numeric_results()
-        return self._numeric.get(i, 0.0)
+        got = self._numeric.get(i)
+        if got is None:
+            dims = self.graph.equations[i].dims
+            return 0.0 if dims is None else np.zeros(dims)
+        return got.copy() if isinstance(got, np.ndarray) else got
 
     def _step(self, via: int, local: sympy.Expr, local_value: float | None) -> Step:
         up_value = self.value(self.graph.symbols[via]) if self._fvals is not None else None
@@ -386,23 +461,44 @@ class Gradient(_Sweep):
             total=symbolic_sum,
             stop=i,
             within=region,
+            pullback=symbolic_pullback(self.graph) if self.graph.has_matrices else None,
         )
         for j in region:
-            memo[j] = adj.get(j, Zero)
+            memo[j] = adj.get(j, Zero) if j in adj else _zero(self.graph, j)
         return memo[i]
 
     def _numeric_results(self) -> dict[int, float]:
         fvals = self.floats()
+        graph = self.graph
         adj = reverse(
-            self.graph,
+            graph,
             {self.anchor: 1.0},
-            local=_fast_partials(self.graph, fvals, self),
+            local=_fast_partials(graph, fvals, self),
             total=_checked_sum,
+            pullback=numeric_pullback(graph, fvals) if graph.has_matrices else None,
         )
+        if graph.has_matrices:
+            return self._matrix_results(adj)
         total = sum(adj.values())  # complex, inf or nan if any adjoint is (or the sum overflows)
         if type(total) is not float or total - total != 0.0:
             self._report_non_finite(adj)
         return {i: v for i, v in adj.items() if v != 0.0}
+
+    def _matrix_results(self, adj: dict[int, Any]) -> dict[int, Any]:
+        """Adjoints of a graph with matrix nodes: floats and float64 arrays, checked."""
+        out: dict[int, Any] = {}
+        for i, v in adj.items():
+            if isinstance(v, np.ndarray):
+                v = np.asarray(v, dtype=np.float64)
+                if v.ndim != 2:
+                    v = v.reshape(self.graph.equations[i].dims or (1, 1))
+            if not matrices.finite(v):
+                raise NonRealValueError(
+                    f"the adjoint d{self.output}/d{self.graph.symbols[i]} is not finite (inf "
+                    "or nan): a local derivative overflowed or was undefined"
+                )
+            out[i] = v
+        return out
 
     def _report_non_finite(self, adj: dict[int, Any]) -> None:
         """Find the node whose local partials made an adjoint complex, infinite or NaN."""

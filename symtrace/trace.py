@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy
 
 from . import derivatives
@@ -39,9 +40,10 @@ from .decompose import from_expr
 from .derivatives import Gradient, Paths, Tangents
 from .display import Renderable
 from .dot import to_dot
-from .errors import DuplicateNameError, TraceError, UsageError
+from .errors import DuplicateNameError, ShapeError, TraceError, UsageError
 from .evaluation import Number, ValueCache, check_input_value, expression_value
 from .graph import Graph, NodeLike
+from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .html import Explorer, explore, to_html
 from .nodes import NodeSymbol
 from .printing import Derivation, Table, derivation, render_graph, table
@@ -75,14 +77,25 @@ class Trace(Renderable):
 
     # ------------------------------------------------------------------ building
 
-    def input(self, name: str, value: Any = None) -> NodeSymbol:
+    def input(self, name: str, value: Any = None, shape: tuple[int, int] | None = None) -> Any:
         """Add an input node named ``name`` (optionally with a value); return its Symbol.
+
+        A matrix value (nested lists, a NumPy array or a SymPy Matrix; a flat list is a
+        column vector) or ``shape=(rows, cols)`` makes a matrix input, a
+        :class:`~symtrace.matrices.MatrixNode`.
 
         >>> t = Trace()
         >>> t.input("x_1", 2.5)
         x_1
+        >>> W = t.input("W", [[1, 2, 3], [4, 5, 6]])
+        >>> W.shape, t.input("b", shape=(2, 1)).shape
+        ((2, 3), (2, 1))
         """
-        sym = self.graph.add(name).symbol
+        if shape is None and _is_matrix_value(value):
+            shape = matrix_value(name, value, None).shape
+        if shape is not None:
+            shape = _check_shape(name, shape)
+        sym = self.graph.add(name, dims=shape).symbol
         if value is not None:
             self.set({sym: value})
         return sym
@@ -165,9 +178,12 @@ class Trace(Renderable):
                     f"{eq.symbol} is defined as {eq.definition}; only inputs take values "
                     f"(inputs: {', '.join(str(s) for s in self.input_nodes)})"
                 )
-            checked.append(
-                (eq.index, None if value is None else check_input_value(str(key), value))
-            )
+            if value is None:
+                checked.append((eq.index, None))
+            elif eq.kind == "matrix":
+                checked.append((eq.index, matrix_value(eq.name, value, eq.dims)))
+            else:
+                checked.append((eq.index, check_input_value(str(key), value)))
         self.cache.set(checked)
         return self
 
@@ -238,7 +254,8 @@ class Trace(Renderable):
         """The value of a node or of any expression in nodes, at the current inputs.
 
         A float by default; ``exact=True`` gives a SymPy number computed without
-        rounding.  A SymPy Matrix gives a list of rows.
+        rounding.  A SymPy Matrix gives a list of rows.  A matrix node or matrix
+        expression gives a NumPy float64 array (a SymPy ``ImmutableMatrix`` if exact).
 
         >>> t = Trace()
         >>> x = t.input("x", 1)
@@ -255,11 +272,14 @@ class Trace(Renderable):
             if not idx:
                 return expr
             known = self.cache.exact(idx)
+            if has_matrix(expr):
+                return evaluate(expr, lambda s: known[graph.index(s)], EXACT)
             return expr.xreplace({graph.symbols[i]: known[i] for i in idx})
         fvals = self.cache.floats(idx)
         i = graph.find(expr)
         if i is not None:
-            return fvals[i]
+            v = fvals[i]
+            return v.copy() if isinstance(v, np.ndarray) else v
         return expression_value(graph, expr, fvals)
 
     def values(self, *, exact: bool = False) -> dict[NodeSymbol, Any]:
@@ -428,3 +448,22 @@ class Trace(Renderable):
         ]
         more = ", ..." if len(self.graph) > 12 else ""
         return f"<Trace: {', '.join(eqs)}{more} ({len(self.graph)} nodes)>"
+
+
+def _is_matrix_value(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0
+    return isinstance(value, list | tuple | sympy.MatrixBase)
+
+
+def _check_shape(name: str, shape: Any) -> tuple[int, int]:
+    ok = (
+        isinstance(shape, tuple | list)
+        and len(shape) == 2
+        and all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d > 0 for d in shape)
+    )
+    if not ok:
+        raise ShapeError(
+            f"shape of input {name!r} must be (rows, cols) with positive integers, got {shape!r}"
+        )
+    return (int(shape[0]), int(shape[1]))

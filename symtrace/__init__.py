@@ -20,7 +20,7 @@ cycles, and no module reads another module's ``_private`` names
     floor 0  errors nodes matrices functions shapes codegen parsing graph display
     floor 1  evaluation derivatives compile
     floor 2  notation printing dot html check
-    floor 3  decompose blocks
+    floor 3  decompose blocks entrywise
     floor 4  trace
     floor 5  value exercise generate examples testing scale cli __main__
 

@@ -47,6 +47,7 @@ from .nodes import NodeSymbol
 
 __all__ = [
     "Gradient",
+    "MatrixStep",
     "Path",
     "Paths",
     "Step",
@@ -265,6 +266,37 @@ class Step:
         if self.local_value is None or self.upstream_value is None:
             return None
         return self.upstream_value * self.local_value
+
+
+@dataclass(frozen=True)
+class MatrixStep(Step):
+    """One chain-rule contribution through a matrix equation, in matrix notation.
+
+    ``local`` is the VJP rule with the consumer's adjoint as a symbol (``z̄ xᵀ`` for
+    ``z = W x + b``); ``term`` puts the upstream adjoint ``upstream`` in its place;
+    ``value`` is the contribution's number (a float64 array for a matrix node).
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> W, x = t.input("W", [[1.0, 2.0]]), t.input("x", [[3.0], [4.0]])
+    >>> z = t.define("z", W @ x)
+    >>> L = t.define("L", st.sum(st.square(z)))
+    >>> step, = t.grad(L).steps(W)
+    >>> step.via, step.local, step.term, step.value
+    (z, zbar*x.T, 2*z*x.T, array([[66., 88.]]))
+    """
+
+    contribution: Any = None
+
+    @property
+    def term(self) -> sympy.Expr:
+        """The symbolic contribution: the rule with the upstream adjoint in place."""
+        return self.local.xreplace({matrices.Bar(self.via): self.upstream}).doit()
+
+    @property
+    def value(self) -> Any:
+        """The numeric contribution."""
+        return self.contribution
 
 
 class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
@@ -514,16 +546,35 @@ class Gradient(_Sweep):
         )
 
     def steps(self, node: Any) -> tuple[Step, ...]:
-        """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y."""
+        """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y.
+
+        Through a matrix equation a term is a :class:`MatrixStep` (its VJP rule)."""
         i = self.index(node)
-        out = []
+        out: list[Step] = []
         for c in self.graph.consumers[i]:
             if c >= self.size or self._result(c) == 0:
+                continue
+            if self.graph.equations[c].kind == "matrix":
+                out.append(self._matrix_step(c, i))
                 continue
             k = self.graph.equations[c].parents.index(i)
             local_value = self.local_values(c)[k] if self._fvals is not None else None
             out.append(self._step(c, self.graph.local_partials(c)[k], local_value))
         return tuple(out)
+
+
+    def _matrix_step(self, c: int, i: int) -> MatrixStep:
+        graph = self.graph
+        eq, sym = graph.equations[c], graph.symbols[i]
+        bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
+        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym, _zero(graph, i))
+        value = None
+        if self._fvals is not None:
+            fvals = self._fvals
+            up = self.value(eq.symbol)
+            k = eq.parents.index(i)
+            value = numeric_pullback(graph, fvals)(c, up)[k]
+        return MatrixStep(eq.symbol, local, self._result(c), None, None, value)
 
 
 class Tangents(_Sweep):

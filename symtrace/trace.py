@@ -37,6 +37,7 @@ from .blocks import Block
 from .check import Report, check
 from .compile import CompiledFunction, compile_trace
 from .decompose import from_expr
+from .entrywise import entrywise
 from .derivatives import Gradient, Paths, Tangents
 from .display import Renderable
 from .dot import to_dot
@@ -334,6 +335,7 @@ class Trace(Renderable):
 
     def tangents(self, x: NodeLike) -> Tangents:
         """Forward mode: ``d(node)/dx`` for every node (a :class:`Tangents`)."""
+        self._scalar_only("forward mode (t.tangents)")
         return Tangents(self.graph, self.cache, self.graph.index(x))
 
     def hessian(self, y: Any, xs: Iterable[NodeLike]) -> sympy.ImmutableMatrix:
@@ -347,6 +349,7 @@ class Trace(Renderable):
         [2*b, 2*a],
         [2*a,   0]]), [[6.0, 4.0], [4.0, 0.0]])
         """
+        self._scalar_only("t.hessian")
         xs = list(xs)
         first = [self.diff(y, x) for x in xs]
         return sympy.ImmutableMatrix(
@@ -359,6 +362,7 @@ class Trace(Renderable):
         The products sum to ``diff(y, x)``.  Raises
         :class:`~symtrace.errors.PathExplosionError` when there are more than ``limit``.
         """
+        self._scalar_only("t.paths")
         g = self.graph
         return Paths(g, self.cache, g.index(y), g.index(x), limit=limit)
 
@@ -372,6 +376,36 @@ class Trace(Renderable):
         from_expr(trace, expr, name=name, inputs=inputs, **options)
         return trace
 
+    def entrywise(self) -> Trace:
+        """The equivalent scalar trace: one node per matrix entry, named ``W_i_j``
+        (1-based; a vector's entries ``x_i``), with the input values of this trace.
+
+        Its scalar gradients equal the matrix gradients entry by entry: a teaching view
+        (the sums over ``i`` and ``j`` written out) and an oracle.
+
+        >>> import symtrace as st
+        >>> t = Trace()
+        >>> A = t.input("A", [[1, 2], [3, 4]])
+        >>> s = t.define("s", st.trace(A.T @ A))
+        >>> e = t.entrywise()
+        >>> e.definition("s")
+        A_1_1**2 + A_1_2**2 + A_2_1**2 + A_2_2**2
+        >>> t.grad(s).value(A).tolist(), e.grad("s").value("A_1_2")
+        ([[2.0, 4.0], [6.0, 8.0]], 4.0)
+        """
+        out = Trace()
+        entrywise(self.graph, self.cache, out)
+        return out
+
+    def _scalar_only(self, what: str) -> None:
+        """A clear error for the features not built for matrix nodes yet."""
+        if self.graph.has_matrices:
+            raise UsageError(
+                f"{what} is not available for traces with matrix nodes yet; use t.grad(L) "
+                "(g[W], g.value(W), g.steps(W)), t.diff(L, W), t.value(...), or "
+                "t.entrywise() for the scalar trace, which has every view"
+            )
+
     def function(self, fn: Any, name: str | None = None) -> Block:
         """Wrap a SymPy-valued Python function as a reusable block: each call adds one
         node (see :mod:`symtrace.blocks`)."""
@@ -383,6 +417,7 @@ class Trace(Renderable):
         self, y: NodeLike, mode: str = "reverse", wrt: NodeLike | None = None, **options: Any
     ) -> Derivation:
         """The chain rule written out for every node (see :mod:`symtrace.printing`)."""
+        self._scalar_only("t.derivation")
         return derivation(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def table(
@@ -390,10 +425,12 @@ class Trace(Renderable):
     ) -> Table:
         """An evaluation-trace table, ``mode="forward"`` or ``"reverse"`` (see
         :mod:`symtrace.printing`)."""
+        self._scalar_only("t.table")
         return table(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def to_dot(self, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
         """Graphviz DOT text of the graph (see :mod:`symtrace.dot`)."""
+        self._scalar_only("t.to_dot")
         return to_dot(self.graph, self.cache, gradient, **options)
 
     def to_html(
@@ -410,6 +447,7 @@ class Trace(Renderable):
         >>> page.startswith("<!DOCTYPE html>"), 'data-node="x"' in page
         (True, True)
         """
+        self._scalar_only("the HTML explorer (t.to_html)")
         page = to_html(self.grad(y), **options)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -420,6 +458,7 @@ class Trace(Renderable):
 
         Pass ``report=t.check(...)`` to see a student's answers marked on the graph.
         """
+        self._scalar_only("the HTML explorer (t.explore)")
         return explore(self.grad(y), **options)
 
     # ------------------------------------------------------- checking, compiling
@@ -428,12 +467,14 @@ class Trace(Renderable):
         self, answers: Mapping[str, Any], output: NodeLike | None = None, **options: Any
     ) -> Report:
         """Grade hand-worked answers; returns a Report (see :mod:`symtrace.check`)."""
+        self._scalar_only("t.check")
         return check(self.graph, self.cache, answers, output=output, **options)
 
     def compile(
         self, outputs: Any, wrt: Any = None, backend: str = "numpy", **options: Any
     ) -> CompiledFunction:
         """A vectorised value-and-gradient function (see :mod:`symtrace.compile`)."""
+        self._scalar_only("t.compile")
         return compile_trace(self.graph, self.cache, outputs, wrt=wrt, backend=backend, **options)
 
     # ------------------------------------------------------------------ display

@@ -562,7 +562,6 @@ class Gradient(_Sweep):
             out.append(self._step(c, self.graph.local_partials(c)[k], local_value))
         return tuple(out)
 
-
     def _matrix_step(self, c: int, i: int) -> MatrixStep:
         graph = self.graph
         eq, sym = graph.equations[c], graph.symbols[i]

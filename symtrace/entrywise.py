@@ -1,10 +1,10 @@
 """The entrywise view of a matrix trace: one scalar node per entry.
 
 ``t.entrywise()`` writes every matrix node out as scalar nodes ``W_i_j`` (1-based; a
-vector's entries ``x_i``, a 1×1 matrix's its own name), each defined by its entry of the matrix expression (the sums
-over ``i`` and ``j`` written out).  It is a teaching view, and the oracle of the rule
-table of :mod:`symtrace.matrices`: the scalar engine's gradients must equal the matrix
-gradients entry by entry.
+vector's entries ``x_i``, a 1×1 matrix's its own name), each defined by its entry of
+the matrix expression (the sums over ``i`` and ``j`` written out).  It is a teaching
+view, and the oracle of the rule table of :mod:`symtrace.matrices`: the scalar
+engine's gradients must equal the matrix gradients entry by entry.
 
 >>> import symtrace as st
 >>> t = st.Trace()
@@ -63,7 +63,7 @@ def entrywise(graph: Graph, cache: ValueCache, out: Builder) -> dict[Any, Any]:
             flat = [n for row in names for n in row]
             vals = None
             if given is not None:
-                rows = given.tolist()
+                rows = given.tolist()  # type: ignore[union-attr]
                 vals = [v for row in rows for v in row]
             syms = out.inputs(flat, vals)
             form[eq.symbol] = sympy.Matrix(dims[0], dims[1], list(syms))

@@ -256,7 +256,7 @@ def expression_value(graph: Graph, expr: sympy.Expr, fvals: Sequence[float | Non
     """The float of an expression in nodes whose values are in ``fvals``."""
     if has_matrix(expr):
         with np.errstate(all="ignore"):
-            return evaluate(expr, lambda s: fvals[graph.index(s)])  # type: ignore[no-any-return]
+            return evaluate(expr, lambda s: fvals[graph.index(s)])
     idx = sorted(graph.index(s) for s in expr.free_symbols)
     ps = placeholders(len(idx))
     local = expr.xreplace({graph.symbols[i]: p for i, p in zip(idx, ps, strict=True)})

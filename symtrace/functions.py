@@ -1,7 +1,8 @@
 """The functions of symtrace definitions, on scalars and elementwise on matrices.
 
-``relu`` and ``sigmoid`` are real SymPy functions that SymPy lacks.  They differentiate through SymPy's own ``fdiff`` rule table like every built-in
-function, print as ``relu(x)`` / ``sigmoid(x)``, and evaluate on numbers.
+``relu`` and ``sigmoid`` are real SymPy functions that SymPy lacks.  They
+differentiate through SymPy's own ``fdiff`` rule table like every built-in function,
+print as ``relu(x)`` / ``sigmoid(x)``, and evaluate on numbers.
 
 Kink convention (PyTorch's): ``relu'(0) = 0``.  SymPy's ``Abs`` already follows it
 (``sign(0) = 0``); ``Max``/``Min`` split a tie evenly (``Heaviside(0) = 1/2``), as
@@ -198,7 +199,7 @@ def square(x: Any) -> Any:
     return _elementwise("square", lambda v: v**2, x)
 
 
-def abs(x: Any) -> Any:  # noqa: A001 - st.abs, as numpy.abs
+def abs(x: Any) -> Any:
     """``|x|`` of a scalar, or elementwise of a matrix.
 
     >>> import symtrace as st
@@ -232,7 +233,7 @@ def hadamard(a: Any, b: Any) -> Any:
     return Hadamard(a, b)
 
 
-def sum(a: Any, axis: int | None = None) -> Any:  # noqa: A001 - st.sum, as numpy.sum
+def sum(a: Any, axis: int | None = None) -> Any:
     """The sum of every entry (a scalar), or over ``axis`` 0 (a row) or 1 (a column).
 
     ``st.sum(dZ, axis=0)`` is the bias gradient of a batch, the batch sum.

@@ -47,6 +47,7 @@ or a view needs is here, with public names:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import keyword
 from collections.abc import Callable, Iterable
@@ -141,7 +142,7 @@ class Graph:
     def __init__(self) -> None:
         self.token = next(Graph._tokens)
         self.equations: list[Equation] = []
-        self.symbols: list[Any] = []
+        self.symbols: list[NodeSymbol] = []  # MatrixNode for matrix nodes
         self.has_matrices = False
         self.consumers: list[list[int]] = []
         self._index: dict[sympy.Symbol, int] = {}
@@ -369,7 +370,9 @@ class Graph:
                 continue
             rhs, parents = eqs[i].rhs, eqs[i].parents
             swap = {self.symbols[p]: inlined.get(p, self.symbols[p]) for p in parents}
-            inlined[i] = _deep(lambda r=rhs, m=swap: r.xreplace(m), f"expanding {self.symbols[i]}")
+            inlined[i] = _deep(
+                functools.partial(rhs.xreplace, swap), f"expanding {self.symbols[i]}"
+            )
         return _deep(
             lambda: expr.xreplace({s: inlined.get(self._index[s], s) for s in expr.free_symbols}),
             "expanding the expression",

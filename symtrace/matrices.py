@@ -100,7 +100,7 @@ def _guard(op: str, a: Any, b: Any, build: Callable[[], Any]) -> Any:
         raise ShapeError(_hint(op, a, b)) from None
 
 
-class MatrixNode(sympy.MatrixSymbol):  # type: ignore[misc]
+class MatrixNode(sympy.MatrixSymbol):
     """A matrix node: a ``MatrixSymbol`` owned by one :class:`~symtrace.Trace`.
 
     Equal only to itself (the trace token is part of its identity), so a hand-made
@@ -162,16 +162,30 @@ class MatrixNode(sympy.MatrixSymbol):  # type: ignore[misc]
 # ------------------------------------------------------------------ operations
 
 
-class _Op(MatrixExpr):  # type: ignore[misc]
-    """A matrix-valued symtrace operation; the shape is its first matrix argument's."""
+class _Printed:
+    """symtrace's own printing, also for printers with their own print method
+    (symtrace's Unicode printer), which would otherwise fall back to SymPy's
+    printing of a same-named class (``Sum``)."""
+
+    def _sympystr(self, printer: Any) -> str:
+        raise NotImplementedError
+
+    def _unicodestr(self, printer: Any) -> str:
+        return self._sympystr(printer)
+
+
+class _Op(_Printed, MatrixExpr):
+    """A matrix-valued symtrace operation; the shape is its last argument's."""
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        return self.args[-1].shape  # type: ignore[no-any-return]
+        return self.args[-1].shape
 
     def doit(self, **hints: Any) -> Any:
         args = [a.doit(**hints) if isinstance(a, sympy.Basic) else a for a in self.args]
-        if all(isinstance(a, Str) or not is_matrix(a) or isinstance(a, sympy.MatrixBase) for a in args):
+        if all(
+            isinstance(a, Str) or not is_matrix(a) or isinstance(a, sympy.MatrixBase) for a in args
+        ):
             return _exact(self.func, args)
         return self.func(*args)
 
@@ -294,11 +308,14 @@ class Bar(_Op):
     def _sympystr(self, printer: Any) -> str:
         return f"{printer._print(self.args[0])}bar"
 
+    def _unicodestr(self, printer: Any) -> str:
+        return f"{printer._print(self.args[0])}\u0304"
+
     def _latex(self, printer: Any) -> str:
         return f"\\bar{{{printer._print(self.args[0])}}}"
 
 
-class Sum(sympy.Expr):
+class Sum(_Printed, sympy.Expr):
     """The sum of every entry of a matrix, a scalar."""
 
     is_real = True
@@ -317,7 +334,7 @@ class Sum(sympy.Expr):
         return f"\\sum {printer.parenthesize(self.args[0], 1000)}"
 
 
-class SoftmaxCrossEntropy(sympy.Expr):
+class SoftmaxCrossEntropy(_Printed, sympy.Expr):
     """``−Σ Y ⊙ log softmax(Z)``, fused: its VJP is ``softmax(Z) − Y``.
 
     The rule assumes each target column (row, on a batch) sums to 1 (one-hot).
@@ -337,7 +354,9 @@ class SoftmaxCrossEntropy(sympy.Expr):
 
     def _latex(self, printer: Any) -> str:
         z, y = (printer._print(a) for a in self.args)
-        return f"\\operatorname{{CE}}\\left(\\operatorname{{softmax}}\\left({z}\\right), {y}\\right)"
+        return (
+            f"\\operatorname{{CE}}\\left(\\operatorname{{softmax}}\\left({z}\\right), {y}\\right)"
+        )
 
 
 def _exact(func: Any, args: list[Any]) -> Any:
@@ -542,9 +561,7 @@ FUNCTIONS: dict[str, Function] = {
     ),
     "square": Function(np.square, lambda v: v**2, lambda o, z, h: o.scale(2, z)),
     "abs": Function(np.abs, sympy.Abs, lambda o, z, h: o.apply("sign", z)),
-    "sign": Function(
-        np.sign, sympy.sign, lambda o, z, h: o.scale(0, _ones_like(o, h))
-    ),
+    "sign": Function(np.sign, sympy.sign, lambda o, z, h: o.scale(0, _ones_like(o, h))),
     "reciprocal": Function(
         lambda z: 1.0 / z,
         lambda v: 1 / v,
@@ -763,7 +780,12 @@ def _eval(expr: Any, lookup: Callable[[Any], Any], ops: Any, memo: dict[Any, Any
         v = _scalar(expr, lookup, ops)
     else:
         rule = _forward_rule(expr.func)
-        args = [_eval(a, lookup, ops, memo) if isinstance(a, sympy.Basic) and not isinstance(a, Str) else a for a in expr.args]
+        args = [
+            _eval(a, lookup, ops, memo)
+            if isinstance(a, sympy.Basic) and not isinstance(a, Str)
+            else a
+            for a in expr.args
+        ]
         v = rule.forward(ops, args, expr)
     memo[expr] = v
     return v
@@ -824,7 +846,9 @@ def pullback(
         for a, g in zip(e.args, grads, strict=True):
             if g is not None and not isinstance(a, Str) and not ops.is_zero(g):
                 stack.append((a, g, a))
-    return {s: (bs[0] if len(bs) == 1 else functools.reduce(ops.add, bs)) for s, bs in found.items()}
+    return {
+        s: (bs[0] if len(bs) == 1 else functools.reduce(ops.add, bs)) for s, bs in found.items()
+    }
 
 
 # ------------------------------------------------------------------ values

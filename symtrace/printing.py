@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sympy
 
 from . import notation as nt
@@ -113,19 +114,22 @@ def _select(graph: Graph, nodes: Any, default: list[int], reverse: bool) -> list
     return sorted(chosen, reverse=reverse)
 
 
-def _value_or_none(fn: Any, *args: Any) -> float | None:
+def _value_or_none(fn: Any, *args: Any) -> Any:
     try:
-        return float(fn(*args))
+        v = fn(*args)
+        return v if isinstance(v, np.ndarray) else float(v)
     except EvaluationError:
         return None
 
 
-def _node_value(cache: ValueCache, i: int) -> float | None:
-    """Node ``i``'s float at the cache's current inputs, or ``None`` if it has none."""
+def _node_value(cache: ValueCache, i: int) -> Any:
+    """Node ``i``'s float (or float64 matrix) at the cache's inputs; ``None`` if none."""
     try:
         value = cache.floats([i])[i]
     except EvaluationError:
         return None
+    if isinstance(value, np.ndarray):
+        return value
     return None if value is None else float(value)
 
 
@@ -137,8 +141,11 @@ def _input_values(graph: Graph, cache: ValueCache) -> dict[sympy.Symbol, Any]:
 def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
     """``a = 2, b = -3`` for the input values a result was made with."""
     parts = []
+    v: Any
     for sym, v in given.items():
-        num = nt.number(float(v), precision, fmt)
+        num = nt.number(
+            v if isinstance(v, sympy.MatrixBase | np.ndarray) else float(v), precision, fmt
+        )
         parts.append(nt.inline(f"{nt.name(sym, fmt)} = {num}", fmt))
     return ", ".join(parts)
 
@@ -762,6 +769,8 @@ def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> s
     for eq in graph.equations:
         rhs = eq.definition
         parts = [nt.name(eq.symbol, fmt)]
+        if eq.dims is not None:
+            parts[0] += (" ∈ " if fmt == "text" else " \\in ") + nt.shape(eq.dims, fmt)
         if rhs is not None:
             parts.append(nt.expr(rhs, fmt))
         value = _node_value(cache, eq.index)

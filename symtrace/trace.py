@@ -37,15 +37,15 @@ from .blocks import Block
 from .check import Report, check
 from .compile import CompiledFunction, compile_trace
 from .decompose import from_expr
-from .entrywise import entrywise
 from .derivatives import Gradient, Paths, Tangents
 from .display import Renderable
 from .dot import to_dot
+from .entrywise import entrywise
 from .errors import DuplicateNameError, ShapeError, TraceError, UsageError
 from .evaluation import Number, ValueCache, check_input_value, expression_value
 from .graph import Graph, NodeLike
-from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .html import Explorer, explore, to_html
+from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .nodes import NodeSymbol
 from .printing import Derivation, Table, derivation, render_graph, table
 
@@ -330,8 +330,18 @@ class Trace(Renderable):
         return self.expand(result) if expand else result
 
     def grad(self, y: NodeLike) -> Gradient:
-        """One reverse sweep: ``dy/d(node)`` for every node at once (a :class:`Gradient`)."""
-        return Gradient(self.graph, self.cache, self.graph.index(y))
+        """One reverse sweep: ``dy/d(node)`` for every node at once (a :class:`Gradient`).
+
+        ``y`` must be scalar-valued; the gradient w.r.t. a matrix node is shaped like it.
+        """
+        i = self.graph.index(y)
+        dims = self.graph.equations[i].dims
+        if dims is not None:
+            raise ShapeError(
+                f"{self.graph.symbols[i]} is a {dims[0]}×{dims[1]} matrix; gradients are of a "
+                f"scalar: define one, e.g. t.define('L', st.sum({self.graph.symbols[i]}))"
+            )
+        return Gradient(self.graph, self.cache, i)
 
     def tangents(self, x: NodeLike) -> Tangents:
         """Forward mode: ``d(node)/dx`` for every node (a :class:`Tangents`)."""
@@ -501,7 +511,9 @@ def _check_shape(name: str, shape: Any) -> tuple[int, int]:
     ok = (
         isinstance(shape, tuple | list)
         and len(shape) == 2
-        and all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d > 0 for d in shape)
+        and all(
+            isinstance(d, int | np.integer) and not isinstance(d, bool) and d > 0 for d in shape
+        )
     )
     if not ok:
         raise ShapeError(

@@ -362,8 +362,13 @@ def matrix_traces(draw: hs.DrawFn) -> st.Trace:
     def new_input(dims: tuple[int, int]) -> st.MatrixNode:
         shape = (int(dims[0]), int(dims[1]))
         name = f"I{len(t.input_nodes)}"
-        value = draw(hs.lists(hs.lists(elems, min_size=shape[1], max_size=shape[1]),
-                              min_size=shape[0], max_size=shape[0]))
+        value = draw(
+            hs.lists(
+                hs.lists(elems, min_size=shape[1], max_size=shape[1]),
+                min_size=shape[0],
+                max_size=shape[0],
+            )
+        )
         return t.input(name, np.array(value, dtype=float))
 
     cur = new_input((r, c))
@@ -421,3 +426,39 @@ def test_views_not_built_for_matrix_nodes_say_so() -> None:
             call()
     with pytest.raises(UsageError, match="name"):
         t.diff(st.sum(n["h"]), n["W"])
+    with pytest.raises(ShapeError, match="gradients are of a scalar"):
+        t.grad("z")
+
+
+# ---------------------------------------------------------------- views
+
+
+def test_text_and_latex_of_matrix_adjoints_are_textbook_like() -> None:
+    t, n = tanh_layer()
+    g = t.grad("L")
+    text, latex = str(g), g.to_latex()
+    assert "∂L/∂W = 2 ((h - y)⊙(1 - h⊙h)) xᵀ = [[-0.00749302," in text
+    assert "∂L/∂x = 2 Wᵀ ((h - y)⊙(1 - h⊙h))" in text
+    assert r"\left(1 - h \odot h\right)\right) x^{\top} = \begin{bmatrix}" in latex
+    assert r"2 W^{\top} \left(" in latex
+    assert "Lambda" not in text + latex and "_d" not in text + latex
+    (step,) = g.steps(n["W"])
+    from symtrace import notation
+
+    assert notation.expr(step.local, "latex") == r"\bar{z} x^{\top}"
+    assert notation.expr(step.local, "text") == "z̄ xᵀ"
+    (step,) = g.steps(n["x"])
+    assert notation.expr(step.local, "latex") == r"W^{\top} \bar{z}"
+    (step,) = g.steps(n["z"])
+    assert notation.expr(step.local, "latex") == r"\bar{h} \odot \left(1 - h \odot h\right)"
+
+
+def test_trace_shows_shapes_and_small_matrices() -> None:
+    t, _ = tanh_layer()
+    text, latex = str(t), t.to_latex()
+    assert "W ∈ ℝ^{2×3} = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]" in text
+    assert "z ∈ ℝ^{2×1} = W x + b = [[1.9], [2.7]]" in text
+    assert r"W \in \mathbb{R}^{2 \times 3} &= \begin{bmatrix} 0.1 & 0.2 & 0.3 \\" in latex
+    big = st.Trace()
+    big.input("W", np.zeros((10, 784)))
+    assert "(10×784 matrix, entries in [0, 0])" in str(big)

@@ -449,6 +449,14 @@ class _ExactOps(_NumericOps):
         return z.applyfunc(FUNCTIONS[name].exact)
 
 
+def _coefficient(a: Any) -> tuple[Any, Any]:
+    """``(s, M)`` with ``a = s M`` for a scalar ``s`` (1 when there is none)."""
+    if isinstance(a, sympy.MatMul) and not is_matrix(a.args[0]):
+        rest = a.args[1:]
+        return a.args[0], rest[0] if len(rest) == 1 else sympy.MatMul(*rest)
+    return sympy.S.One, a
+
+
 def _symbolic_zero(a: Any) -> bool:
     return a == 0 or isinstance(a, sympy.ZeroMatrix)
 
@@ -466,21 +474,26 @@ class _SymbolicOps:
 
     @staticmethod
     def had(a: Any, b: Any) -> Any:
-        if isinstance(a, sympy.OneMatrix):
-            return b
-        if isinstance(b, sympy.OneMatrix):
-            return a
-        if isinstance(a, sympy.MatMul) and not is_matrix(a.args[0]) and len(a.args) == 2:
-            return a.args[0] * Hadamard(a.args[1], b)
-        return Hadamard(a, b)
+        # (s A) ⊙ (t B) = (s t) (A ⊙ B); 1 ⊙ B = B
+        s, ma = _coefficient(a)
+        t, mb = _coefficient(b)
+        if isinstance(ma, sympy.OneMatrix):
+            m = mb
+        elif isinstance(mb, sympy.OneMatrix):
+            m = ma
+        else:
+            m = Hadamard(ma, mb)
+        return _SymbolicOps.scale(s * t, m)
 
     @staticmethod
     def scale(s: Any, a: Any) -> Any:
+        t, m = _coefficient(a)
+        s = s * t
         if s == 1:
-            return a
-        if isinstance(a, sympy.OneMatrix) and s == 0:
-            return sympy.ZeroMatrix(*a.shape)
-        return sympy.MatMul(s, a)
+            return m
+        if s == 0:
+            return sympy.ZeroMatrix(*m.shape)
+        return sympy.MatMul(s, m)
 
     add = staticmethod(lambda a, b: a + b)
     sub = staticmethod(Minus)

@@ -22,8 +22,12 @@ from typing import Any
 import sympy
 
 from .evaluation import ValueCache
+from .functions import relu, sigmoid
 from .graph import Builder, Graph
-from .matrices import EXACT, evaluate
+from .matrices import ExactOps, evaluate
+
+ENTRY_OPS = ExactOps({"sigmoid": sigmoid, "relu": relu})
+"""Exact matrix ops writing symtrace's own ``sigmoid``/``relu`` into the entries."""
 
 __all__ = ["entry_names", "entrywise"]
 
@@ -73,7 +77,7 @@ def entrywise(graph: Graph, cache: ValueCache, out: Builder) -> dict[Any, Any]:
             rhs = eq.definition.xreplace({s: form[s] for s in eq.definition.free_symbols})
             form[eq.symbol] = out.define(eq.name, rhs)
             continue
-        value = evaluate(eq.definition, form.__getitem__, EXACT)
+        value = evaluate(eq.definition, form.__getitem__, ENTRY_OPS)
         if dims is None:
             form[eq.symbol] = out.define(eq.name, sympy.sympify(value))
             continue

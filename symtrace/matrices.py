@@ -45,6 +45,7 @@ __all__ = [
     "SYMBOLIC",
     "Apply",
     "Bar",
+    "ExactOps",
     "Hadamard",
     "LogSoftmax",
     "MatrixNode",
@@ -416,8 +417,12 @@ class _NumericOps:
         return False
 
 
-class _ExactOps(_NumericOps):
-    """Explicit SymPy matrices, for exact values."""
+class ExactOps(_NumericOps):
+    """Explicit SymPy matrices, for exact values; ``scalar_functions`` (name → SymPy
+    function) replaces the default scalar form of elementwise functions."""
+
+    def __init__(self, scalar_functions: Mapping[str, Any] | None = None) -> None:
+        self.scalar_functions = dict(scalar_functions or {})
 
     matmul = staticmethod(lambda a, b: a * b)
     one_minus = staticmethod(lambda a: sympy.ones(*a.shape) - a)
@@ -442,11 +447,10 @@ class _ExactOps(_NumericOps):
 
     @staticmethod
     def log_softmax(z: Any) -> Any:
-        return _ExactOps.softmax(z).applyfunc(sympy.log)
+        return ExactOps.softmax(z).applyfunc(sympy.log)
 
-    @staticmethod
-    def apply(name: str, z: Any) -> Any:
-        return z.applyfunc(FUNCTIONS[name].exact)
+    def apply(self, name: str, z: Any) -> Any:  # type: ignore[override]
+        return z.applyfunc(self.scalar_functions.get(name, FUNCTIONS[name].exact))
 
 
 def _coefficient(a: Any) -> tuple[Any, Any]:
@@ -522,7 +526,7 @@ class _SymbolicOps:
 
 
 NUMERIC = _NumericOps()
-EXACT = _ExactOps()
+EXACT = ExactOps()
 SYMBOLIC = _SymbolicOps()
 
 
@@ -806,9 +810,9 @@ def _eval(expr: Any, lookup: Callable[[Any], Any], ops: Any, memo: dict[Any, Any
 
 def _scalar(expr: Any, lookup: Callable[[Any], Any], ops: Any) -> Any:
     if not expr.free_symbols:
-        return expr if ops is EXACT else float(expr)
+        return expr if isinstance(ops, ExactOps) else float(expr)
     subs = {s: lookup(s) for s in expr.free_symbols}
-    if ops is EXACT:
+    if isinstance(ops, ExactOps):
         return expr.xreplace(subs)
     return float(expr.xreplace({s: sympy.Float(v) for s, v in subs.items()}))
 

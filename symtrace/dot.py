@@ -38,6 +38,7 @@ import shutil
 import subprocess
 from typing import Any, Protocol
 
+import numpy as np
 import sympy
 
 from . import notation as nt
@@ -45,6 +46,7 @@ from .derivatives import Gradient, Tangents
 from .errors import BackendUnavailableError, EvaluationError, OptionError, TraceError, UsageError
 from .evaluation import ValueCache, local_partial_values
 from .graph import Graph as EquationGraph
+from .matrices import Bar, pullback
 
 __all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
 
@@ -125,19 +127,22 @@ def _labelled(symbolic: sympy.Expr, value: float | None, how: str, precision: in
     return f"{sym} = {num}"
 
 
-def _float(fn: Any, *args: Any) -> float | None:
+def _float(fn: Any, *args: Any) -> Any:
     try:
-        return float(fn(*args))
+        v = fn(*args)
     except EvaluationError:
         return None
+    return v if isinstance(v, np.ndarray) else float(v)
 
 
-def _node_value(cache: ValueCache, i: int) -> float | None:
-    """Node ``i``'s float at the current inputs, or ``None`` if it has none."""
+def _node_value(cache: ValueCache, i: int) -> Any:
+    """Node ``i``'s float (a float64 matrix for a matrix node), or ``None`` if none."""
     try:
         value = cache.floats([i])[i]
     except EvaluationError:
         return None
+    if isinstance(value, np.ndarray):
+        return value
     return None if value is None else float(value)
 
 
@@ -227,6 +232,8 @@ def _node_label(
     """The lines of node ``i``'s label: name and definition, value, adjoint or tangent."""
     eq, precision = graph.equations[i], o["precision"]
     name = nt.name(eq.symbol, "text")
+    if eq.dims is not None:
+        name += " ∈ " + nt.shape(eq.dims, "text")
     if eq.definition is None:
         label = [f"{name} (input)"]
     elif o["definitions"]:
@@ -253,6 +260,19 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
     eq, how = graph.equations[i], o["edge_labels"]
     if eq.is_input:
         return []
+    if eq.kind == "matrix":  # label each edge with its VJP rule, the adjoint a symbol
+        bar = sympy.S.One if eq.dims is None else Bar(eq.symbol)
+        rules = pullback(eq.definition, bar, out=eq.symbol)
+        return [
+            f"  n{p} -> n{i}"
+            + (
+                ""
+                if how == "none"
+                else f" [label={quote(nt.expr(rules[graph.symbols[p]], 'text'))}]"
+            )
+            + ";"
+            for p in eq.parents
+        ]
     values: tuple[float, ...] | None = None
     if how in ("both", "numeric"):
         try:

@@ -440,7 +440,6 @@ class Trace(Renderable):
 
     def to_dot(self, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
         """Graphviz DOT text of the graph (see :mod:`symtrace.dot`)."""
-        self._scalar_only("t.to_dot")
         return to_dot(self.graph, self.cache, gradient, **options)
 
     def to_html(

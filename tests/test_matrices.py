@@ -418,7 +418,6 @@ def test_views_not_built_for_matrix_nodes_say_so() -> None:
         lambda: t.hessian("L", ["W"]),
         lambda: t.derivation("L"),
         lambda: t.table("L"),
-        lambda: t.to_dot(),
         lambda: t.compile("L"),
         lambda: t.check({"dL/dW": 0}),
     ):
@@ -462,3 +461,13 @@ def test_trace_shows_shapes_and_small_matrices() -> None:
     big = st.Trace()
     big.input("W", np.zeros((10, 784)))
     assert "(10×784 matrix, entries in [0, 0])" in str(big)
+
+
+def test_dot_shows_shapes_matrix_values_and_vjp_rules_on_edges() -> None:
+    t, _ = tanh_layer()
+    dot = t.to_dot(t.grad("L"))
+    assert 'label="W ∈ ℝ^{2×3} (input)\\n= [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]' in dot
+    assert 'n0 -> n4 [label="z̄ xᵀ"];' in dot
+    assert 'n1 -> n4 [label="Wᵀ z̄"];' in dot
+    assert 'n4 -> n5 [label="h̄⊙(1 - h⊙h)"];' in dot
+    assert "Lambda" not in dot

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -933,7 +933,3 @@ def finite(value: Any) -> bool:
 def dims_of(value: Any) -> tuple[int, int] | None:
     """The shape of a matrix value or expression; ``None`` for a scalar."""
     return _shape(value) if is_matrix(value) or isinstance(value, np.ndarray) else None
-
-
-def first(xs: Sequence[Any] | Mapping[Any, Any]) -> Any:
-    return next(iter(xs))

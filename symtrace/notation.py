@@ -127,8 +127,8 @@ class UnicodeStrPrinter(StrPrinter):
     def _print_MatMul(self, expr: Any) -> str:
         args = list(expr.args)
         sign = ""
-        if args and args[0] == -1:
-            sign, args = "-", args[1:]
+        if args and args[0].is_Number and args[0] < 0:
+            sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
         return sign + " ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
 
     def _print_OneMatrix(self, expr: Any) -> str:

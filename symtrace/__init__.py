@@ -18,7 +18,7 @@ cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
     floor 0  errors nodes matrices functions shapes codegen parsing graph display
-    floor 1  evaluation derivatives compile
+    floor 1  evaluation derivatives compile programs
     floor 2  notation printing dot html check
     floor 3  decompose blocks entrywise
     floor 4  trace

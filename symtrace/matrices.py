@@ -809,6 +809,9 @@ def _eval(expr: Any, lookup: Callable[[Any], Any], ops: Any, memo: dict[Any, Any
 
 
 def _scalar(expr: Any, lookup: Callable[[Any], Any], ops: Any) -> Any:
+    custom = getattr(ops, "scalar", None)
+    if custom is not None:  # an ops namespace with its own scalar values (code)
+        return custom(expr, lookup)
     if not expr.free_symbols:
         return expr if isinstance(ops, ExactOps) else float(expr)
     subs = {s: lookup(s) for s in expr.free_symbols}
@@ -854,7 +857,7 @@ def pullback(
         if not has_matrix(e):  # a scalar subexpression of scalar nodes
             for s in e.free_symbols:
                 d = sympy.diff(e, s)  # scalar diff w.r.t. a scalar Symbol
-                dv = d if not numeric else float(_scalar(d, lookup, ops))  # type: ignore[arg-type]
+                dv = d if not numeric else _scalar(d, lookup, ops)  # type: ignore[arg-type]
                 found.setdefault(s, []).append(b * dv)
             continue
         rule = _forward_rule(e.func)

@@ -48,6 +48,7 @@ from .html import Explorer, explore, to_html
 from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .nodes import NodeSymbol
 from .printing import Derivation, Table, derivation, render_graph, table
+from .programs import MatrixProgram, compile_matrix_trace
 
 __all__ = ["Trace"]
 
@@ -407,6 +408,27 @@ class Trace(Renderable):
         entrywise(self.graph, self.cache, out)
         return out
 
+    def _compile_matrices(
+        self, outputs: Any, wrt: Any, backend: str, options: dict[str, Any]
+    ) -> MatrixProgram:
+        """One NumPy program for a trace with matrix nodes (see :mod:`symtrace.programs`)."""
+        if backend != "numpy" or options:
+            raise UsageError(
+                "a trace with matrix nodes compiles to one NumPy program: backend='numpy' "
+                f"and no options (got backend={backend!r}, options {sorted(options)})"
+            )
+        if isinstance(outputs, list | tuple):
+            if len(outputs) != 1:
+                raise UsageError("a trace with matrix nodes compiles one scalar output")
+            outputs = outputs[0]
+        if wrt is None:
+            wrt = self.input_nodes
+        elif isinstance(wrt, str | sympy.Basic):
+            wrt = [wrt]
+        return compile_matrix_trace(
+            self.graph, self.graph.index(outputs), [self.graph.index(w) for w in wrt]
+        )
+
     def _scalar_only(self, what: str) -> None:
         """A clear error for the features not built for matrix nodes yet."""
         if self.graph.has_matrices:
@@ -481,9 +503,14 @@ class Trace(Renderable):
 
     def compile(
         self, outputs: Any, wrt: Any = None, backend: str = "numpy", **options: Any
-    ) -> CompiledFunction:
-        """A vectorised value-and-gradient function (see :mod:`symtrace.compile`)."""
-        self._scalar_only("t.compile")
+    ) -> CompiledFunction | MatrixProgram:
+        """A vectorised value-and-gradient function (see :mod:`symtrace.compile`).
+
+        For a trace with matrix nodes: one NumPy program (BLAS matrix products) for one
+        scalar output and its gradients w.r.t. ``wrt`` (default: every input), a
+        :class:`~symtrace.programs.MatrixProgram`."""
+        if self.graph.has_matrices:
+            return self._compile_matrices(outputs, wrt, backend, options)
         return compile_trace(self.graph, self.cache, outputs, wrt=wrt, backend=backend, **options)
 
     # ------------------------------------------------------------------ display

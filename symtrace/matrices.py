@@ -863,9 +863,12 @@ def pullback(
         rule = _forward_rule(e.func)
         args = [val(a) if not isinstance(a, Str) else a for a in e.args]
         grads = rule.vjp(ops, b, args, val(e) if numeric else o, e)
+        bind = getattr(ops, "bind", None)  # code: name an adjoint used more than once
         for a, g in zip(e.args, grads, strict=True):
-            if g is not None and not isinstance(a, Str) and not ops.is_zero(g):
-                stack.append((a, g, a))
+            if g is None or isinstance(a, Str) or not a.free_symbols or ops.is_zero(g):
+                continue  # nothing to propagate (a constant such as 1 or I)
+            leaf = isinstance(a, sympy.Symbol | sympy.MatrixSymbol)
+            stack.append((a, g if bind is None or leaf else bind(g), a))
     return {
         s: (bs[0] if len(bs) == 1 else functools.reduce(ops.add, bs)) for s, bs in found.items()
     }

@@ -80,7 +80,22 @@ def _c(text: str, shape: Any) -> Code:
 
 
 class _CodeOps:
-    """The ops namespace whose values are NumPy source (:class:`Code`)."""
+    """The ops namespace whose values are NumPy source (:class:`Code`).
+
+    ``bind(code)`` (when the namespace has ``lines``) writes ``code`` to a temporary,
+    so an adjoint used by several arguments is computed once.
+    """
+
+    def __init__(self, lines: list[str] | None = None) -> None:
+        self.lines = lines
+        self.count = itertools.count()
+
+    def bind(self, code: Any) -> Any:
+        if self.lines is None or not isinstance(code, Code) or str(code).isidentifier():
+            return code
+        name = f"t{next(self.count)}"
+        self.lines.append(f"    {name} = {code}")
+        return Code(name, code.shape)
 
     @staticmethod
     def matmul(a: Any, b: Any) -> Code:
@@ -95,7 +110,9 @@ class _CodeOps:
         return _c(f"({a} * {b})", getattr(a, "shape", None) or getattr(b, "shape", None))
 
     @staticmethod
-    def scale(s: Any, a: Any) -> Code:
+    def scale(s: Any, a: Any) -> Any:
+        if isinstance(s, int | float) and s == 1:
+            return a
         return _c(f"({s} * {a})", getattr(a, "shape", None))
 
     @staticmethod
@@ -231,6 +248,7 @@ def compile_matrix_trace(graph: Graph, output: int, wrt: Sequence[int]) -> Matri
         return Code(f"({_PRINTER.doprint(expr.xreplace(names))})", None)
 
     lines = [f"def program({', '.join(var[i] for i in inputs)}):"]
+    ops = _CodeOps(lines)
     for i in need:
         eq = eqs[i]
         if eq.is_input:
@@ -253,7 +271,7 @@ def compile_matrix_trace(graph: Graph, output: int, wrt: Sequence[int]) -> Matri
 
     def pull(i: int, a: Any) -> list[Any]:
         eq = eqs[i]
-        got = pullback(eq.definition, a, out=Code(var[i], eq.dims), lookup=code_of, ops=CODE)
+        got = pullback(eq.definition, a, out=Code(var[i], eq.dims), lookup=code_of, ops=ops)
         return [got.get(graph.symbols[p]) for p in eq.parents]
 
     def total(terms: list[Any]) -> Code:
@@ -261,8 +279,15 @@ def compile_matrix_trace(graph: Graph, output: int, wrt: Sequence[int]) -> Matri
             return Code(str(terms[0]), getattr(terms[0], "shape", None))
         return Code("(" + " + ".join(str(t) for t in terms) + ")", getattr(terms[0], "shape", None))
 
+    within = graph.descendants(wrt)  # only the nodes between wrt and the output
     adj = reverse(
-        graph, {output: Code("1.0")}, local=local, total=total, write=write, pullback=pull
+        graph,
+        {output: Code("1.0")},
+        local=local,
+        total=total,
+        write=write,
+        pullback=pull,
+        within=within,
     )
     outs = []
     for w in wrt:

@@ -398,8 +398,15 @@ def matrix_traces(draw: hs.DrawFn) -> st.Trace:
 
 
 @given(matrix_traces())
-def test_random_compositions_match_entrywise_and_finite_differences(t: st.Trace) -> None:
+def test_random_compositions_match_entrywise_compiled_and_finite_differences(
+    t: st.Trace,
+) -> None:
     g = t.grad("L")
+    f = t.compile("L")
+    value, compiled = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value("L"), rel=1e-12)
+    for node, got in zip(t.input_nodes, compiled, strict=True):
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
     for node in t.input_nodes:
         got = g.value(node)
         assert got.shape == node.shape

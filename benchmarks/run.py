@@ -31,6 +31,7 @@ SECTIONS = [
     ("bench_symbolic", "Symbolic gradients"),
     ("bench_big", "Big graphs"),
     ("bench_parsing", "Parsing long and hostile expressions"),
+    ("bench_matrix", "A matrix MLP: 784-128-10, softmax + cross-entropy"),
 ]
 
 

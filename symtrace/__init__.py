@@ -17,10 +17,10 @@ Layers: a module imports only from its own floor or below, there are no import
 cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
-    floor 0  errors nodes functions shapes codegen parsing graph display
-    floor 1  evaluation derivatives compile
+    floor 0  errors nodes matrices functions shapes codegen parsing graph display
+    floor 1  evaluation derivatives compile programs
     floor 2  notation printing dot html check
-    floor 3  decompose blocks
+    floor 3  decompose blocks entrywise
     floor 4  trace
     floor 5  value exercise variants grade generate examples testing scale cli __main__
 
@@ -53,6 +53,7 @@ from .errors import (
     OptionValueError,
     ParseError,
     PathExplosionError,
+    ShapeError,
     StateError,
     SymtraceError,
     TraceError,
@@ -60,7 +61,26 @@ from .errors import (
     UsageError,
 )
 from .exercise import Exercise
-from .functions import relu, sigmoid
+from .functions import (
+    abs,
+    cross_entropy,
+    exp,
+    hadamard,
+    log,
+    log_softmax,
+    mean,
+    mse,
+    ones,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
+    square,
+    sum,
+    tanh,
+)
+from .functions import trace as _matrix_trace
+from .matrices import MatrixNode
 from .nodes import NodeSymbol
 from .trace import Trace
 from .value import Value
@@ -81,6 +101,7 @@ __all__ = [
     "InvalidExpressionError",
     "InvalidNameError",
     "InvalidValueError",
+    "MatrixNode",
     "MissingValueError",
     "NodeKeyError",
     "NodeSymbol",
@@ -93,6 +114,7 @@ __all__ = [
     "PathExplosionError",
     "Paths",
     "Report",
+    "ShapeError",
     "StateError",
     "Step",
     "SymtraceError",
@@ -103,6 +125,26 @@ __all__ = [
     "UsageError",
     "Value",
     "__version__",
+    "abs",
+    "cross_entropy",
+    "exp",
+    "hadamard",
+    "log",
+    "log_softmax",
+    "mean",
+    "mse",
+    "ones",
     "relu",
     "sigmoid",
+    "softmax",
+    "sqrt",
+    "square",
+    "sum",
+    "tanh",
+    "trace",
 ]
+
+# ``st.trace`` is the trace of a matrix; it shadows the name of the submodule
+# ``symtrace.trace``, which stays importable (``from symtrace.trace import Trace``)
+# through ``sys.modules``.
+trace = _matrix_trace

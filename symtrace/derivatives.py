@@ -28,8 +28,10 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import sympy
 
+from . import matrices
 from .display import Renderable
 from .errors import (
     EvaluationError,
@@ -37,6 +39,7 @@ from .errors import (
     NonRealValueError,
     NotANodeError,
     PathExplosionError,
+    UsageError,
 )
 from .evaluation import Number, ValueCache, exact_values, local_partial_values
 from .graph import Graph
@@ -44,6 +47,7 @@ from .nodes import NodeSymbol
 
 __all__ = [
     "Gradient",
+    "MatrixStep",
     "Path",
     "Paths",
     "Step",
@@ -62,7 +66,17 @@ T = TypeVar("T")
 
 def symbolic_sum(terms: Sequence[sympy.Expr]) -> sympy.Expr:
     """One ``Add`` of all terms (a left fold re-flattens at every step: quadratic)."""
-    return terms[0] if len(terms) == 1 else sympy.Add(*terms)
+    if len(terms) == 1:
+        return terms[0]
+    if terms[0].is_Matrix:
+        return sympy.MatAdd(*terms).doit()
+    return sympy.Add(*terms)
+
+
+Pullback = Callable[[int, Any], Sequence[Any]]
+"""``pullback(i, adjoint)``: the contribution of matrix equation ``i`` to each parent's
+adjoint (aligned with ``parents``; ``None`` for none).  For a scalar equation the
+contribution is ``adjoint * local(i)[k]``, inlined in the loop."""
 
 
 def reverse(
@@ -74,6 +88,7 @@ def reverse(
     stop: int = 0,
     within: set[int] | None = None,
     write: Callable[[int, T], T] | None = None,
+    pullback: Pullback | None = None,
 ) -> dict[int, T]:
     """The reverse sweep: adjoints of every node from the seeds' down to index ``stop``.
 
@@ -84,6 +99,8 @@ def reverse(
     terms: one ``Add``, never a left fold).  Only nodes in ``within`` (default: all)
     receive contributions.  ``write(i, adjoint)`` returns what is stored and propagated
     for node ``i``.  Nodes that receive nothing are absent from the result (adjoint 0).
+    Matrix equations (kind ``"matrix"``) contribute ``pullback(i, adjoint)`` instead of
+    ``adjoint * local``: the VJP rules of :mod:`symtrace.matrices`.
     """
     eqs = graph.equations
     gather = total is not None
@@ -110,19 +127,60 @@ def reverse(
             a = pending[i] = write(i, a)
         done.append(i)
         eq = eqs[i]
-        if a == 0 or eq.definition is None:
-            continue
-        for p, d in zip(eq.parents, local(i), strict=True):
-            if d == 0 or (allowed is not None and p not in allowed):
+        if eq.shape is None:  # an input, or a matrix equation
+            if eq.definition is None or pullback is None:
                 continue
+            contributions: Iterable[tuple[int, Any]] = zip(eq.parents, pullback(i, a), strict=True)
+        elif a == 0:
+            continue
+        else:
+            contributions = zip(eq.parents, local(i), strict=True)
+        for p, d in contributions:
+            if d is None or (allowed is not None and p not in allowed):
+                continue
+            if eq.shape is not None:
+                if d == 0:
+                    continue
+                d = a * d
             have = pending[p]
             if have is None:
-                pending[p] = [a * d] if gather else a * d
+                pending[p] = [d] if gather else d
             elif gather:
-                have.append(a * d)
+                have.append(d)
             else:
-                pending[p] = have + a * d
+                pending[p] = have + d
     return {i: pending[i] for i in done}
+
+
+def symbolic_pullback(graph: Graph) -> Pullback:
+    """``pullback`` for :func:`reverse`: matrix-form adjoints in node symbols."""
+    eqs, symbols = graph.equations, graph.symbols
+
+    def pull(i: int, a: Any) -> list[Any]:
+        eq = eqs[i]
+        got = matrices.pullback(eq.definition, a, out=eq.symbol)
+        return [got.get(symbols[p]) for p in eq.parents]
+
+    return pull
+
+
+def numeric_pullback(graph: Graph, fvals: Sequence[Any]) -> Pullback:
+    """``pullback`` for :func:`reverse`: matrix adjoints as float64 arrays at ``fvals``."""
+    eqs, symbols, find = graph.equations, graph.symbols, graph.find
+
+    def pull(i: int, a: Any) -> list[Any]:
+        eq = eqs[i]
+        with np.errstate(all="ignore"):
+            got = matrices.pullback(
+                eq.definition,
+                a,
+                out=fvals[i],
+                lookup=lambda s: fvals[find(s)],  # type: ignore[index]
+                ops=matrices.NUMERIC,
+            )
+        return [got.get(symbols[p]) for p in eq.parents]
+
+    return pull
 
 
 def forward(
@@ -173,6 +231,11 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
     i = graph.find(expr)
     if i is not None:
         seeds = {i: sympy.S.One}
+    elif matrices.has_matrix(expr):
+        raise UsageError(
+            f"differentiate a scalar node: name {expr} first (t.define('L', ...)), then "
+            "t.diff(L, W); SymPy's diff with respect to a matrix is never used"
+        )
     else:
         seeds = {}
         for s in expr.free_symbols:
@@ -180,8 +243,17 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
             if j >= ix:
                 seeds[j] = sympy.diff(expr, s)
     seeds = {j: e for j, e in seeds.items() if e != 0}
-    adj = reverse(graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix)
-    return adj.get(ix, Zero)
+    pull = symbolic_pullback(graph) if graph.has_matrices else None
+    adj = reverse(
+        graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix, pullback=pull
+    )
+    return adj.get(ix, _zero(graph, ix))
+
+
+def _zero(graph: Graph, i: int) -> Any:
+    """The zero adjoint of node ``i``: ``0``, or a zero matrix shaped like the node."""
+    dims = graph.equations[i].dims
+    return Zero if dims is None else sympy.ZeroMatrix(*dims)
 
 
 @dataclass(frozen=True)
@@ -216,6 +288,37 @@ class Step:
         if self.local_value is None or self.upstream_value is None:
             return None
         return self.upstream_value * self.local_value
+
+
+@dataclass(frozen=True)
+class MatrixStep(Step):
+    """One chain-rule contribution through a matrix equation, in matrix notation.
+
+    ``local`` is the VJP rule with the consumer's adjoint as a symbol (``z̄ xᵀ`` for
+    ``z = W x + b``); ``term`` puts the upstream adjoint ``upstream`` in its place;
+    ``value`` is the contribution's number (a float64 array for a matrix node).
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> W, x = t.input("W", [[1.0, 2.0]]), t.input("x", [[3.0], [4.0]])
+    >>> z = t.define("z", W @ x)
+    >>> L = t.define("L", st.sum(st.square(z)))
+    >>> step, = t.grad(L).steps(W)
+    >>> step.via, step.local, step.term, step.value
+    (z, zbar*x.T, 2*z*x.T, array([[66., 88.]]))
+    """
+
+    contribution: Any = None
+
+    @property
+    def term(self) -> sympy.Expr:
+        """The symbolic contribution: the rule with the upstream adjoint in place."""
+        return self.local.xreplace({matrices.Bar(self.via): self.upstream}).doit()
+
+    @property
+    def value(self) -> Any:
+        """The numeric contribution."""
+        return self.contribution
 
 
 class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
@@ -335,10 +438,16 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
                 self.floats()  # report missing or non-real values first
                 self._exact = exact_values(self.graph, self._given, self._targets)
             ex, res = self._exact, self._result(i)
+            if self.graph.has_matrices:
+                return matrices.evaluate(res, lambda s: ex[self.graph.index(s)], matrices.EXACT)
             return res.xreplace({s: ex[self.graph.index(s)] for s in res.free_symbols})
         if self._numeric is None:
             self._numeric = self._numeric_results()
-        return self._numeric.get(i, 0.0)
+        got = self._numeric.get(i)
+        if got is None:
+            dims = self.graph.equations[i].dims
+            return 0.0 if dims is None else np.zeros(dims)
+        return got.copy() if isinstance(got, np.ndarray) else got
 
     def _step(self, via: int, local: sympy.Expr, local_value: float | None) -> Step:
         up_value = self.value(self.graph.symbols[via]) if self._fvals is not None else None
@@ -402,17 +511,43 @@ class Gradient(_Sweep):
             total=symbolic_sum,
             stop=i,
             within=region,
+            pullback=symbolic_pullback(self.graph) if self.graph.has_matrices else None,
         )
         for j in region:
-            memo[j] = adj.get(j, Zero)
+            memo[j] = adj.get(j, Zero) if j in adj else _zero(self.graph, j)
         return memo[i]
 
     def _numeric_results(self) -> dict[int, float]:
-        adj = float_adjoints(self.graph, self.floats(), self.anchor, self.local_values)
+        graph, fvals = self.graph, self.floats()
+        if graph.has_matrices:
+            with_matrices = reverse(
+                graph,
+                {self.anchor: 1.0},
+                local=self.local_values,
+                pullback=numeric_pullback(graph, fvals),
+            )
+            return self._matrix_results(with_matrices)
+        adj = float_adjoints(graph, fvals, self.anchor, self.local_values)
         total = sum(adj)  # complex, inf or nan if any adjoint is (or the sum overflows)
         if type(total) is not float or total - total != 0.0:
             self._report_non_finite(dict(enumerate(adj)))
         return {i: v for i, v in enumerate(adj) if v != 0.0}
+
+    def _matrix_results(self, adj: dict[int, Any]) -> dict[int, Any]:
+        """Adjoints of a graph with matrix nodes: floats and float64 arrays, checked."""
+        out: dict[int, Any] = {}
+        for i, v in adj.items():
+            if isinstance(v, np.ndarray):
+                v = np.asarray(v, dtype=np.float64)
+                if v.ndim != 2:
+                    v = v.reshape(self.graph.equations[i].dims or (1, 1))
+            if not matrices.finite(v):
+                raise NonRealValueError(
+                    f"the adjoint d{self.output}/d{self.graph.symbols[i]} is not finite (inf "
+                    "or nan): a local derivative overflowed or was undefined"
+                )
+            out[i] = v
+        return out
 
     def _report_non_finite(self, adj: dict[int, Any]) -> None:
         """Find the node whose local partials made an adjoint complex, infinite or NaN."""
@@ -428,16 +563,34 @@ class Gradient(_Sweep):
         )
 
     def steps(self, node: Any) -> tuple[Step, ...]:
-        """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y."""
+        """The chain-rule terms ``dy/dc * ∂c/∂node`` over the consumers ``c`` that reach y.
+
+        Through a matrix equation a term is a :class:`MatrixStep` (its VJP rule)."""
         i = self.index(node)
-        out = []
+        out: list[Step] = []
         for c in self.graph.consumers[i]:
             if c >= self.size or self._result(c) == 0:
+                continue
+            if self.graph.equations[c].kind == "matrix":
+                out.append(self._matrix_step(c, i))
                 continue
             k = self.graph.equations[c].parents.index(i)
             local_value = self.local_values(c)[k] if self._fvals is not None else None
             out.append(self._step(c, self.graph.local_partials(c)[k], local_value))
         return tuple(out)
+
+    def _matrix_step(self, c: int, i: int) -> MatrixStep:
+        graph = self.graph
+        eq, sym = graph.equations[c], graph.symbols[i]
+        bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
+        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym, _zero(graph, i))
+        value = None
+        if self._fvals is not None:
+            fvals = self._fvals
+            up = self.value(eq.symbol)
+            k = eq.parents.index(i)
+            value = numeric_pullback(graph, fvals)(c, up)[k]
+        return MatrixStep(eq.symbol, local, self._result(c), None, None, value)
 
 
 class Tangents(_Sweep):

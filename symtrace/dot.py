@@ -38,6 +38,7 @@ import shutil
 import subprocess
 from typing import Any, Protocol
 
+import numpy as np
 import sympy
 
 from . import notation as nt
@@ -52,6 +53,7 @@ from .errors import (
 )
 from .evaluation import ValueCache, local_partial_values
 from .graph import Graph as EquationGraph
+from .matrices import Bar, pullback
 
 __all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
 
@@ -132,11 +134,12 @@ def _labelled(symbolic: sympy.Expr, value: float | None, how: str, precision: in
     return f"{sym} = {num}"
 
 
-def _float(fn: Any, *args: Any) -> float | None:
+def _float(fn: Any, *args: Any) -> Any:
     try:
-        return float(fn(*args))
+        v = fn(*args)
     except EvaluationError:
         return None
+    return v if isinstance(v, np.ndarray) else float(v)
 
 
 def to_dot(
@@ -225,6 +228,8 @@ def _node_label(
     """The lines of node ``i``'s label: name and definition, value, adjoint or tangent."""
     eq, precision = graph.equations[i], o["precision"]
     name = nt.name(eq.symbol, "text")
+    if eq.dims is not None:
+        name += " ∈ " + nt.shape(eq.dims, "text")
     if eq.definition is None:
         label = [f"{name} (input)"]
     elif o["definitions"]:
@@ -251,6 +256,19 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
     eq, how = graph.equations[i], o["edge_labels"]
     if eq.is_input:
         return []
+    if eq.kind == "matrix":  # label each edge with its VJP rule, the adjoint a symbol
+        bar = sympy.S.One if eq.dims is None else Bar(eq.symbol)
+        rules = pullback(eq.definition, bar, out=eq.symbol)
+        return [
+            f"  n{p} -> n{i}"
+            + (
+                ""
+                if how == "none"
+                else f" [label={quote(nt.expr(rules[graph.symbols[p]], 'text'))}]"
+            )
+            + ";"
+            for p in eq.parents
+        ]
     values: tuple[float, ...] | None = None
     if how in ("both", "numeric"):
         try:

@@ -13,6 +13,7 @@ Hierarchy::
     │   ├── UnknownSymbolError               a Symbol this trace did not create
     │   ├── NotANodeError                    differentiating w.r.t. a non-node expression
     │   │   └── NodeKeyError (+ KeyError)    a node a result (Gradient, ...) does not hold
+    │   ├── ShapeError                       matrix shapes that do not fit the operation
     │   └── InvalidExpressionError (+ TypeError)  a definition that is not an expression
     ├── EvaluationError (ArithmeticError)    numbers
     │   ├── MissingValueError (+ LookupError)  inputs without values
@@ -48,6 +49,7 @@ __all__ = [
     "OptionValueError",
     "ParseError",
     "PathExplosionError",
+    "ShapeError",
     "StateError",
     "SymtraceError",
     "TraceError",
@@ -133,6 +135,23 @@ class NotANodeError(TraceError):
     Traceback (most recent call last):
     ...
     symtrace.errors.NotANodeError: a*b is not a node of this trace. Derivatives are taken ...
+    """
+
+
+class ShapeError(TraceError):
+    """Matrix shapes that do not fit an operation (or a value of the wrong shape).
+
+    The message names the operation and both shapes, with a hint when a transpose
+    would fix it.
+
+    >>> import symtrace as st
+    >>> t = st.Trace()
+    >>> W = t.input("W", shape=(2, 3))
+    >>> x = t.input("x", shape=(2, 1))
+    >>> W @ x
+    Traceback (most recent call last):
+    ...
+    symtrace.errors.ShapeError: W @ x: (2, 3) @ (2, 1) do not align; W.T @ x would be (3, 1)
     """
 
 

@@ -27,10 +27,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, TypeAlias
 
+import numpy as np
 import sympy
 
 from .errors import EvaluationError, InvalidValueError, MissingValueError, NonRealValueError
 from .graph import Graph
+from .matrices import EXACT, as_exact, as_float, evaluate, finite, has_matrix
 from .shapes import placeholders, shape_of
 
 __all__ = [
@@ -48,6 +50,23 @@ __all__ = [
 ]
 
 Number: TypeAlias = int | float | Fraction | sympy.Expr
+
+
+def _matrix_of(graph: Graph, i: int, fvals: Sequence[Any], strict: bool) -> Any:
+    """Node ``i``'s value by the rule table of :mod:`symtrace.matrices` (NumPy float64)."""
+    eq = graph.equations[i]
+    assert eq.definition is not None
+    symbols = graph.symbols
+    index = graph.find
+    with np.errstate(all="ignore"):
+        v = evaluate(eq.definition, lambda s: fvals[index(s)])  # type: ignore[index]
+    if strict and not finite(v):
+        at = ", ".join(symbols[p].name for p in eq.parents)
+        raise NonRealValueError(
+            f"node {eq.symbol} = {eq.definition}: the result is not finite (inf or nan) at the "
+            f"values of {at}"
+        )
+    return v
 
 
 def check_input_value(name: str, value: Any) -> Number:
@@ -82,6 +101,8 @@ def check_input_value(name: str, value: Any) -> Number:
 
 def exact_number(value: Number) -> sympy.Expr:
     """The SymPy number for a checked input value (floats become ``Float``)."""
+    if isinstance(value, np.ndarray):
+        return as_exact(value)
     if isinstance(value, sympy.Basic):
         return value
     if isinstance(value, Fraction):
@@ -184,6 +205,8 @@ def forward(
     for i in nodes:  # the hot loop: plain calls; the checked path only when needed
         eq = eqs[i]
         if eq.shape is None:
+            if eq.definition is not None:  # a matrix equation
+                fvals[i] = _matrix_of(graph, i, fvals, strict)
             if write is not None:
                 fvals[i] = write(i, fvals[i])
             continue
@@ -216,6 +239,9 @@ def exact_values(
         if eq.definition is None:
             out[i] = exact_number(given[i])  # callers check for missing values first
             continue
+        if eq.kind == "matrix":
+            out[i] = evaluate(eq.definition, lambda s: out[graph.index(s)], EXACT)
+            continue
         v = eq.definition.xreplace({graph.symbols[p]: out[p] for p in eq.parents})
         if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or v.is_extended_real is False:
             raise NonRealValueError(
@@ -228,6 +254,9 @@ def exact_values(
 
 def expression_value(graph: Graph, expr: sympy.Expr, fvals: Sequence[float | None]) -> float:
     """The float of an expression in nodes whose values are in ``fvals``."""
+    if has_matrix(expr):
+        with np.errstate(all="ignore"):
+            return evaluate(expr, lambda s: fvals[graph.index(s)])
     idx = sorted(graph.index(s) for s in expr.free_symbols)
     ps = placeholders(len(idx))
     local = expr.xreplace({graph.symbols[i]: p for i, p in zip(idx, ps, strict=True)})
@@ -263,7 +292,12 @@ class ValueCache:
                 self.given.pop(i, None)
             else:
                 self.given[i] = value
-            fvals[i] = None if value is None else float(value)
+            if value is None:
+                fvals[i] = None
+            elif isinstance(value, np.ndarray | sympy.MatrixBase):
+                fvals[i] = as_float(value)
+            else:
+                fvals[i] = float(value)
             changed.append(i)
         self._exact.clear()
         consumers = self.graph.consumers

@@ -14,9 +14,15 @@ or a view needs is here, with public names:
 ``graph.equations[i]``            the record of node ``i``: ``index``, ``symbol``,
                                   ``definition`` (``None`` for an input), ``parents``
                                   (indices, ascending), ``shape`` (the cached local
-                                  expression, :class:`~symtrace.shapes.Shape`), ``kind``
-                                  (``"scalar"``)
-``graph.symbols[i]``              the node's :class:`~symtrace.nodes.NodeSymbol`
+                                  expression, :class:`~symtrace.shapes.Shape`; ``None``
+                                  for a matrix equation), ``kind`` (``"scalar"``, or
+                                  ``"matrix"`` for an equation the rule table of
+                                  :mod:`symtrace.matrices` handles), ``dims``
+                                  (``(rows, cols)`` of a matrix value, ``None`` for a
+                                  scalar value such as a loss)
+``graph.symbols[i]``              the node's :class:`~symtrace.nodes.NodeSymbol` (a
+                                  :class:`~symtrace.matrices.MatrixNode` for a matrix)
+``graph.has_matrices``            whether any equation is of kind ``"matrix"``
 ``graph.consumers[i]``            indices of the nodes whose definitions use node ``i``
 ``graph.index(node)``             index of a node given as Symbol or name (clear errors)
 ``graph.find(symbol)``            index, or ``None`` for a Symbol that is not a node
@@ -58,6 +64,7 @@ from .errors import (
     TraceError,
     UnknownSymbolError,
 )
+from .matrices import MatrixNode, dims_of, has_matrix
 from .nodes import NodeSymbol
 from .parsing import parse_expression
 from .shapes import Shape, placeholders, shape_of
@@ -67,8 +74,10 @@ __all__ = ["Builder", "Equation", "Graph", "NodeLike", "reach"]
 NodeLike: TypeAlias = sympy.Symbol | str
 """A node given as its Symbol or its name."""
 
-KINDS = ("scalar",)
-"""The kinds of node value; matrix-valued nodes will add ``"matrix"``."""
+KINDS = ("scalar", "matrix")
+"""The kinds of equation: ``"scalar"`` (local partials by SymPy's ``diff``, cached per
+shape) and ``"matrix"`` (a matrix input, or a definition that uses matrix nodes: numbers
+and adjoints by the rule table of :mod:`symtrace.matrices`)."""
 
 
 class Builder(Protocol):
@@ -103,6 +112,7 @@ class Equation:
     parents: tuple[int, ...]
     shape: Shape | None
     kind: str = "scalar"
+    dims: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
@@ -132,7 +142,8 @@ class Graph:
     def __init__(self) -> None:
         self.token = next(Graph._tokens)
         self.equations: list[Equation] = []
-        self.symbols: list[NodeSymbol] = []
+        self.symbols: list[NodeSymbol] = []  # MatrixNode for matrix nodes
+        self.has_matrices = False
         self.consumers: list[list[int]] = []
         self._inputs: list[int] = []
         self._index: dict[sympy.Symbol, int] = {}
@@ -166,23 +177,43 @@ class Graph:
             )
         return name
 
-    def add(self, name: str, definition: sympy.Expr | None = None) -> Equation:
+    def add(
+        self,
+        name: str,
+        definition: sympy.Expr | None = None,
+        dims: tuple[int, int] | None = None,
+    ) -> Equation:
         """Append the node ``name = definition`` (an input when ``None``); return its record.
 
-        ``definition`` must already be checked (:meth:`as_expr`).
+        ``definition`` must already be checked (:meth:`as_expr`).  An input with
+        ``dims=(rows, cols)`` is a matrix input; a definition that uses matrix nodes
+        makes a ``"matrix"`` equation (its ``dims`` from the expression).
         """
-        sym = NodeSymbol(self.check_name(name), self.token)
+        self.check_name(name)
         i = len(self.equations)
         parents: tuple[int, ...] = ()
         shape = None
+        kind = "scalar"
         if definition is not None:
             parents = tuple(sorted(self._index[s] for s in definition.free_symbols))
-            ps = placeholders(len(parents))
-            local = definition.xreplace(
-                {self.symbols[p]: ph for p, ph in zip(parents, ps, strict=True)}
-            )
-            shape = shape_of(local, len(parents))
-        eq = Equation(i, sym, definition, parents, shape)
+            if has_matrix(definition):
+                kind, dims = "matrix", dims_of(definition)
+            else:
+                ps = placeholders(len(parents))
+                local = definition.xreplace(
+                    {self.symbols[p]: ph for p, ph in zip(parents, ps, strict=True)}
+                )
+                shape = shape_of(local, len(parents))
+        elif dims is not None:
+            kind = "matrix"
+        sym: Any
+        if kind == "matrix" and dims is not None:
+            sym = MatrixNode(name, dims[0], dims[1], self.token)
+        else:
+            sym = NodeSymbol(name, self.token)
+        if kind == "matrix":
+            self.has_matrices = True
+        eq = Equation(i, sym, definition, parents, shape, kind, dims)
         self.equations.append(eq)
         self.symbols.append(sym)
         self.consumers.append([])
@@ -220,15 +251,21 @@ class Graph:
         """Raise :class:`~symtrace.errors.UnknownSymbolError` for a Symbol that is not a node."""
         unknown = [s for s in expr.free_symbols if s not in self._index]
         for s in sorted(unknown, key=str):
-            if isinstance(s, NodeSymbol):
+            if isinstance(s, NodeSymbol | MatrixNode):
                 why = (
                     f"it is a node of another Trace; build the expression from this "
                     f"trace's Symbols (t[{s.name!r}])"
                 )
             elif getattr(s, "name", None) in self._names:
+                kind = "MatrixSymbol" if isinstance(s, sympy.MatrixSymbol) else "Symbol"
                 why = (
-                    f"it is a plain SymPy Symbol, not this trace's node {s.name!r}; use the "
+                    f"it is a plain SymPy {kind}, not this trace's node {s.name!r}; use the "
                     f"Symbol returned by input()/define(), or t[{s.name!r}]"
+                )
+            elif isinstance(s, sympy.MatrixSymbol):
+                why = (
+                    "it is a plain SymPy MatrixSymbol; declare matrix inputs with "
+                    f"t.input({s.name!r}, shape={tuple(int(d) for d in s.shape)}) or a value"
                 )
             else:
                 why = "declare it first with t.input(...) or t.define(...)"

@@ -41,8 +41,10 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
+import numpy as np
 import sympy
 from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode
 from sympy.printing.str import StrPrinter
@@ -117,8 +119,87 @@ class UnicodeStrPrinter(StrPrinter):
     def _print_Symbol(self, expr: Any) -> str:
         return str(pretty_symbol(expr.name))
 
+    # matrix expressions, textbook-like: 2((h - y)⊙(1 - h⊙h)) xᵀ, Wᵀ z̄
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        return str(pretty_symbol(expr.name))
+
+    def _print_Transpose(self, expr: Any) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}ᵀ"
+
+    def _print_MatMul(self, expr: Any) -> str:
+        args = list(expr.args)
+        sign = ""
+        if args and args[0].is_Number and args[0] < 0:
+            sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
+        return sign + " ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return "1"
+
+
+class MatrixLatexPrinter(LatexPrinter):
+    r"""SymPy's LaTeX printer with textbook matrix notation: ``x^{\top}``, ``\mathbf{1}``.
+
+    >>> from symtrace.matrices import MatrixNode
+    >>> W, x = MatrixNode("W", 2, 3, 1), MatrixNode("x", 2, 1, 1)
+    >>> MatrixLatexPrinter().doprint(W.T @ x)
+    'W^{\\top} x'
+    """
+
+    def _print_Transpose(self, expr: Any) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}^{{\\top}}"
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return "\\mathbf{1}"
+
 
 _UNICODE = UnicodeStrPrinter()
+_MATRIX_LATEX = MatrixLatexPrinter()
+
+
+def _is_matrixy(e: Any) -> bool:
+    if getattr(e, "is_Matrix", False):
+        return True
+    return isinstance(e, sympy.Basic) and any(
+        isinstance(s, sympy.MatrixSymbol) for s in e.free_symbols
+    )
+
+
+def shape(dims: tuple[int, int], fmt: str) -> str:
+    r"""``ℝ^{2×3}`` (text) or ``\\mathbb{R}^{2 \\times 3}``: the space of a matrix node.
+
+    >>> shape((2, 3), "text"), shape((2, 3), "latex")
+    ('ℝ^{2×3}', '\\mathbb{R}^{2 \\times 3}')
+    """
+    r, c = dims
+    return f"ℝ^{{{r}×{c}}}" if fmt == "text" else f"\\mathbb{{R}}^{{{r} \\times {c}}}"
+
+
+def matrix_number(
+    value: Any, precision: int = DEFAULT_PRECISION, fmt: str = "text", limit: int = 6
+) -> str:
+    r"""A float64 matrix: a compact grid in text, ``bmatrix`` in LaTeX; summarised when
+    either side is longer than ``limit``.
+
+    >>> matrix_number(np.array([[1.0, 0.5], [-2.0, 0.0]]))
+    '[[1, 0.5], [-2, 0]]'
+    >>> matrix_number(np.array([[1.0], [2.0]]), fmt="latex")
+    '\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}'
+    >>> matrix_number(np.zeros((10, 3)))
+    '(10×3 matrix, entries in [0, 0])'
+    """
+    arr = np.asarray(value, dtype=float)
+    r, c = arr.shape
+    if r > limit or c > limit:
+        lo, hi = number(float(arr.min()), precision, fmt), number(float(arr.max()), precision, fmt)
+        if fmt == "text":
+            return f"({r}×{c} matrix, entries in [{lo}, {hi}])"
+        return f"\\text{{({r}×{c} matrix, entries in }} [{lo}, {hi}]\\text{{)}}"
+    rows = [[number(float(v), precision, fmt) for v in row] for row in arr]
+    if fmt == "text":
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+    body = " \\\\ ".join(" & ".join(row) for row in rows)
+    return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
 
 
 def expr(e: Any, fmt: str) -> str:
@@ -127,6 +208,8 @@ def expr(e: Any, fmt: str) -> str:
         e = sympy.Integer(e) if isinstance(e, int) else sympy.Float(e)
     if fmt == "text":
         return str(_UNICODE.doprint(e))
+    if _is_matrixy(e):
+        return str(_MATRIX_LATEX.doprint(e))
     return str(sympy.latex(e))
 
 
@@ -170,7 +253,7 @@ def tangent_symbol(sym: sympy.Symbol) -> sympy.Symbol:
 
 
 def number(
-    value: float | None,
+    value: Any,
     precision: int = DEFAULT_PRECISION,
     fmt: str = "text",
     *,
@@ -189,7 +272,11 @@ def number(
     ('1.23457e+06', '1234567', '(-2)')
     >>> number(None), number(float("nan"), undefined="undefined")
     ('?', 'undefined')
+
+    A matrix value is written by :func:`matrix_number`.
     """
+    if isinstance(value, np.ndarray | sympy.MatrixBase):
+        return matrix_number(value, precision, fmt)
     if value is None or (undefined is not None and not math.isfinite(value)):
         return "?" if undefined is None else undefined
     if value == 0:

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sympy
 
 from . import notation as nt
@@ -113,9 +114,10 @@ def _select(graph: Graph, nodes: Any, default: list[int], reverse: bool) -> list
     return sorted(chosen, reverse=reverse)
 
 
-def _value_or_none(fn: Any, *args: Any) -> float | None:
+def _value_or_none(fn: Any, *args: Any) -> Any:
     try:
-        return float(fn(*args))
+        v = fn(*args)
+        return v if isinstance(v, np.ndarray) else float(v)
     except EvaluationError:
         return None
 
@@ -128,8 +130,11 @@ def _input_values(graph: Graph, cache: ValueCache) -> dict[sympy.Symbol, Any]:
 def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
     """``a = 2, b = -3`` for the input values a result was made with."""
     parts = []
+    v: Any
     for sym, v in given.items():
-        num = nt.number(float(v), precision, fmt)
+        num = nt.number(
+            v if isinstance(v, sympy.MatrixBase | np.ndarray) else float(v), precision, fmt
+        )
         parts.append(nt.inline(f"{nt.name(sym, fmt)} = {num}", fmt))
     return ", ".join(parts)
 
@@ -755,6 +760,8 @@ def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> s
     for eq in graph.equations:
         rhs = eq.definition
         parts = [nt.name(eq.symbol, fmt)]
+        if eq.dims is not None:
+            parts[0] += (" ∈ " if fmt == "text" else " \\in ") + nt.shape(eq.dims, fmt)
         if rhs is not None:
             parts.append(nt.expr(rhs, fmt))
         value = cache.value_or_none(eq.index)

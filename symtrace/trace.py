@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy
 
 from . import derivatives
@@ -39,12 +40,15 @@ from .decompose import from_expr
 from .derivatives import Gradient, Paths, Tangents
 from .display import Renderable
 from .dot import to_dot
-from .errors import DuplicateNameError, TraceError, UsageError
+from .entrywise import entrywise
+from .errors import DuplicateNameError, ShapeError, TraceError, UsageError
 from .evaluation import Number, ValueCache, check_input_value, expression_value
 from .graph import Graph, NodeLike
 from .html import Explorer, explore, to_html
+from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .nodes import NodeSymbol
 from .printing import Derivation, Table, derivation, render_graph, table
+from .programs import MatrixProgram, compile_matrix_trace
 
 __all__ = ["Trace"]
 
@@ -75,14 +79,25 @@ class Trace(Renderable):
 
     # ------------------------------------------------------------------ building
 
-    def input(self, name: str, value: Any = None) -> NodeSymbol:
+    def input(self, name: str, value: Any = None, shape: tuple[int, int] | None = None) -> Any:
         """Add an input node named ``name`` (optionally with a value); return its Symbol.
+
+        A matrix value (nested lists, a NumPy array or a SymPy Matrix; a flat list is a
+        column vector) or ``shape=(rows, cols)`` makes a matrix input, a
+        :class:`~symtrace.matrices.MatrixNode`.
 
         >>> t = Trace()
         >>> t.input("x_1", 2.5)
         x_1
+        >>> W = t.input("W", [[1, 2, 3], [4, 5, 6]])
+        >>> W.shape, t.input("b", shape=(2, 1)).shape
+        ((2, 3), (2, 1))
         """
-        sym = self.graph.add(name).symbol
+        if shape is None and _is_matrix_value(value):
+            shape = matrix_value(name, value, None).shape
+        if shape is not None:
+            shape = _check_shape(name, shape)
+        sym = self.graph.add(name, dims=shape).symbol
         if value is not None:
             self.set({sym: value})
         return sym
@@ -165,9 +180,12 @@ class Trace(Renderable):
                     f"{eq.symbol} is defined as {eq.definition}; only inputs take values "
                     f"(inputs: {', '.join(str(s) for s in self.input_nodes)})"
                 )
-            checked.append(
-                (eq.index, None if value is None else check_input_value(str(key), value))
-            )
+            if value is None:
+                checked.append((eq.index, None))
+            elif eq.kind == "matrix":
+                checked.append((eq.index, matrix_value(eq.name, value, eq.dims)))
+            else:
+                checked.append((eq.index, check_input_value(str(key), value)))
         self.cache.set(checked)
         return self
 
@@ -238,7 +256,8 @@ class Trace(Renderable):
         """The value of a node or of any expression in nodes, at the current inputs.
 
         A float by default; ``exact=True`` gives a SymPy number computed without
-        rounding.  A SymPy Matrix gives a list of rows.
+        rounding.  A SymPy Matrix gives a list of rows.  A matrix node or matrix
+        expression gives a NumPy float64 array (a SymPy ``ImmutableMatrix`` if exact).
 
         >>> t = Trace()
         >>> x = t.input("x", 1)
@@ -255,11 +274,14 @@ class Trace(Renderable):
             if not idx:
                 return expr
             known = self.cache.exact(idx)
+            if has_matrix(expr):
+                return evaluate(expr, lambda s: known[graph.index(s)], EXACT)
             return expr.xreplace({graph.symbols[i]: known[i] for i in idx})
         fvals = self.cache.floats(idx)
         i = graph.find(expr)
         if i is not None:
-            return fvals[i]
+            v = fvals[i]
+            return v.copy() if isinstance(v, np.ndarray) else v
         return expression_value(graph, expr, fvals)
 
     def values(self, *, exact: bool = False) -> dict[NodeSymbol, Any]:
@@ -309,11 +331,22 @@ class Trace(Renderable):
         return self.expand(result) if expand else result
 
     def grad(self, y: NodeLike) -> Gradient:
-        """One reverse sweep: ``dy/d(node)`` for every node at once (a :class:`Gradient`)."""
-        return Gradient(self.graph, self.cache, self.graph.index(y))
+        """One reverse sweep: ``dy/d(node)`` for every node at once (a :class:`Gradient`).
+
+        ``y`` must be scalar-valued; the gradient w.r.t. a matrix node is shaped like it.
+        """
+        i = self.graph.index(y)
+        dims = self.graph.equations[i].dims
+        if dims is not None:
+            raise ShapeError(
+                f"{self.graph.symbols[i]} is a {dims[0]}×{dims[1]} matrix; gradients are of a "
+                f"scalar: define one, e.g. t.define('L', st.sum({self.graph.symbols[i]}))"
+            )
+        return Gradient(self.graph, self.cache, i)
 
     def tangents(self, x: NodeLike) -> Tangents:
         """Forward mode: ``d(node)/dx`` for every node (a :class:`Tangents`)."""
+        self._scalar_only("forward mode (t.tangents)")
         return Tangents(self.graph, self.cache, self.graph.index(x))
 
     def hessian(self, y: Any, xs: Iterable[NodeLike]) -> sympy.ImmutableMatrix:
@@ -327,6 +360,7 @@ class Trace(Renderable):
         [2*b, 2*a],
         [2*a,   0]]), [[6.0, 4.0], [4.0, 0.0]])
         """
+        self._scalar_only("t.hessian")
         xs = list(xs)
         first = [self.diff(y, x) for x in xs]
         return sympy.ImmutableMatrix(
@@ -339,6 +373,7 @@ class Trace(Renderable):
         The products sum to ``diff(y, x)``.  Raises
         :class:`~symtrace.errors.PathExplosionError` when there are more than ``limit``.
         """
+        self._scalar_only("t.paths")
         g = self.graph
         return Paths(g, self.cache, g.index(y), g.index(x), limit=limit)
 
@@ -352,6 +387,57 @@ class Trace(Renderable):
         from_expr(trace, expr, name=name, inputs=inputs, **options)
         return trace
 
+    def entrywise(self) -> Trace:
+        """The equivalent scalar trace: one node per matrix entry, named ``W_i_j``
+        (1-based; a vector's entries ``x_i``), with the input values of this trace.
+
+        Its scalar gradients equal the matrix gradients entry by entry: a teaching view
+        (the sums over ``i`` and ``j`` written out) and an oracle.
+
+        >>> import symtrace as st
+        >>> t = Trace()
+        >>> A = t.input("A", [[1, 2], [3, 4]])
+        >>> s = t.define("s", st.trace(A.T @ A))
+        >>> e = t.entrywise()
+        >>> e.definition("s")
+        A_1_1**2 + A_1_2**2 + A_2_1**2 + A_2_2**2
+        >>> t.grad(s).value(A).tolist(), e.grad("s").value("A_1_2")
+        ([[2.0, 4.0], [6.0, 8.0]], 4.0)
+        """
+        out = Trace()
+        entrywise(self.graph, self.cache, out)
+        return out
+
+    def _compile_matrices(
+        self, outputs: Any, wrt: Any, backend: str, options: dict[str, Any]
+    ) -> MatrixProgram:
+        """One NumPy program for a trace with matrix nodes (see :mod:`symtrace.programs`)."""
+        if backend != "numpy" or options:
+            raise UsageError(
+                "a trace with matrix nodes compiles to one NumPy program: backend='numpy' "
+                f"and no options (got backend={backend!r}, options {sorted(options)})"
+            )
+        if isinstance(outputs, list | tuple):
+            if len(outputs) != 1:
+                raise UsageError("a trace with matrix nodes compiles one scalar output")
+            outputs = outputs[0]
+        if wrt is None:
+            wrt = self.input_nodes
+        elif isinstance(wrt, str | sympy.Basic):
+            wrt = [wrt]
+        return compile_matrix_trace(
+            self.graph, self.graph.index(outputs), [self.graph.index(w) for w in wrt]
+        )
+
+    def _scalar_only(self, what: str) -> None:
+        """A clear error for the features not built for matrix nodes yet."""
+        if self.graph.has_matrices:
+            raise UsageError(
+                f"{what} is not available for traces with matrix nodes yet; use t.grad(L) "
+                "(g[W], g.value(W), g.steps(W)), t.diff(L, W), t.value(...), or "
+                "t.entrywise() for the scalar trace, which has every view"
+            )
+
     def function(self, fn: Any, name: str | None = None) -> Block:
         """Wrap a SymPy-valued Python function as a reusable block: each call adds one
         node (see :mod:`symtrace.blocks`)."""
@@ -363,6 +449,7 @@ class Trace(Renderable):
         self, y: NodeLike, mode: str = "reverse", wrt: NodeLike | None = None, **options: Any
     ) -> Derivation:
         """The chain rule written out for every node (see :mod:`symtrace.printing`)."""
+        self._scalar_only("t.derivation")
         return derivation(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def table(
@@ -370,6 +457,7 @@ class Trace(Renderable):
     ) -> Table:
         """An evaluation-trace table, ``mode="forward"`` or ``"reverse"`` (see
         :mod:`symtrace.printing`)."""
+        self._scalar_only("t.table")
         return table(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def to_dot(self, gradient: Gradient | Tangents | None = None, **options: Any) -> str:
@@ -390,6 +478,7 @@ class Trace(Renderable):
         >>> page.startswith("<!DOCTYPE html>"), 'data-node="x"' in page
         (True, True)
         """
+        self._scalar_only("the HTML explorer (t.to_html)")
         page = to_html(self.grad(y), **options)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -400,6 +489,7 @@ class Trace(Renderable):
 
         Pass ``report=t.check(...)`` to see a student's answers marked on the graph.
         """
+        self._scalar_only("the HTML explorer (t.explore)")
         return explore(self.grad(y), **options)
 
     # ------------------------------------------------------- checking, compiling
@@ -408,12 +498,19 @@ class Trace(Renderable):
         self, answers: Mapping[str, Any], output: NodeLike | None = None, **options: Any
     ) -> Report:
         """Grade hand-worked answers; returns a Report (see :mod:`symtrace.check`)."""
+        self._scalar_only("t.check")
         return check(self.graph, self.cache, answers, output=output, **options)
 
     def compile(
         self, outputs: Any, wrt: Any = None, backend: str = "numpy", **options: Any
-    ) -> CompiledFunction:
-        """A vectorised value-and-gradient function (see :mod:`symtrace.compile`)."""
+    ) -> CompiledFunction | MatrixProgram:
+        """A vectorised value-and-gradient function (see :mod:`symtrace.compile`).
+
+        For a trace with matrix nodes: one NumPy program (BLAS matrix products) for one
+        scalar output and its gradients w.r.t. ``wrt`` (default: every input), a
+        :class:`~symtrace.programs.MatrixProgram`."""
+        if self.graph.has_matrices:
+            return self._compile_matrices(outputs, wrt, backend, options)
         return compile_trace(self.graph, self.cache, outputs, wrt=wrt, backend=backend, **options)
 
     # ------------------------------------------------------------------ display
@@ -428,3 +525,24 @@ class Trace(Renderable):
         ]
         more = ", ..." if len(self.graph) > 12 else ""
         return f"<Trace: {', '.join(eqs)}{more} ({len(self.graph)} nodes)>"
+
+
+def _is_matrix_value(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0
+    return isinstance(value, list | tuple | sympy.MatrixBase)
+
+
+def _check_shape(name: str, shape: Any) -> tuple[int, int]:
+    ok = (
+        isinstance(shape, tuple | list)
+        and len(shape) == 2
+        and all(
+            isinstance(d, int | np.integer) and not isinstance(d, bool) and d > 0 for d in shape
+        )
+    )
+    if not ok:
+        raise ShapeError(
+            f"shape of input {name!r} must be (rows, cols) with positive integers, got {shape!r}"
+        )
+    return (int(shape[0]), int(shape[1]))

@@ -1,0 +1,508 @@
+"""Matrix- and vector-valued nodes: API, shape errors, the rule table's adjoints.
+
+Oracles: the entrywise scalar trace (``t.entrywise()``), central finite differences,
+PyTorch where installed, and published numbers (Mazur's worked example, CS231n,
+CS224n, the matrix cookbook identities).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as hs
+
+import symtrace as st
+from symtrace.entrywise import entry_names
+from symtrace.errors import ShapeError, TraceError, UnknownSymbolError, UsageError
+
+# ---------------------------------------------------------------- helpers
+
+
+def entrywise_grad(t: st.Trace, out: str, node: str) -> np.ndarray:
+    """The entrywise trace's gradient of ``out`` w.r.t. every entry of ``node``."""
+    e = t.entrywise()
+    g = e.grad(out)
+    dims = t.graph.equations[t.graph.index(node)].dims
+    assert dims is not None
+    return np.array([[g.value(n) for n in row] for row in entry_names(node, dims)])
+
+
+def finite_diff(t: st.Trace, out: str, node: str, h: float = 1e-6) -> np.ndarray:
+    """Central differences of ``out`` w.r.t. each entry of input ``node``."""
+    base = np.array(t.value(node), dtype=float)
+    grad = np.zeros_like(base)
+    for idx in np.ndindex(*base.shape):
+        for sign in (1, -1):
+            v = base.copy()
+            v[idx] += sign * h
+            t.set({node: v})
+            grad[idx] += sign * float(t.value(out)) / (2 * h)
+    t.set({node: base})
+    return grad
+
+
+def tanh_layer() -> tuple[st.Trace, dict[str, sympy.Basic]]:
+    t = st.Trace()
+    W = t.input("W", [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    x = t.input("x", [1.0, 2.0, 3.0])
+    b = t.input("b", [0.5, -0.5])
+    y = t.input("y", [1.0, 0.0])
+    z = t.define("z", W @ x + b)
+    h = t.define("h", st.tanh(z))
+    L = t.define("L", st.sum(st.square(h - y)))
+    return t, {"W": W, "x": x, "b": b, "y": y, "z": z, "h": h, "L": L}
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_matrix_inputs_from_lists_arrays_sympy_and_shape() -> None:
+    t = st.Trace()
+    W = t.input("W", [[1, 2, 3], [4, 5, 6]])
+    x = t.input("x", np.array([1.0, 2.0, 3.0]))
+    M = t.input("M", sympy.Matrix([[1, 2], [3, 4]]))
+    S = t.input("S", shape=(2, 2))
+    assert isinstance(W, st.MatrixNode) and isinstance(W, sympy.MatrixSymbol)
+    assert (W.shape, x.shape, M.shape, S.shape) == ((2, 3), (3, 1), (2, 2), (2, 2))
+    assert t.value(W).dtype == np.float64 and t.value(W).tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert t.value(W, exact=True) == sympy.ImmutableMatrix([[1, 2, 3], [4, 5, 6]])
+    a, B = t.inputs("a B", values=(2, [[1.0, 0.0], [0.0, 1.0]]))
+    assert isinstance(B, st.MatrixNode) and not isinstance(a, st.MatrixNode)
+    assert t.graph.equations[t.graph.index("W")].kind == "matrix"
+    assert t.graph.equations[t.graph.index("W")].dims == (2, 3)
+
+
+def test_set_checks_the_shape() -> None:
+    t = st.Trace()
+    W = t.input("W", shape=(2, 3))
+    with pytest.raises(ShapeError, match=r"\(3, 2\), but W is \(2, 3\)"):
+        t.set(W=np.zeros((3, 2)))
+    t.set(W=np.ones((2, 3)))
+    assert t.value(W).sum() == 6.0
+    with pytest.raises(ShapeError, match="shape of input"):
+        t.input("V", shape=(2, 0))
+
+
+def test_hand_made_and_foreign_matrix_symbols_are_rejected() -> None:
+    t = st.Trace()
+    W = t.input("W", shape=(2, 3))
+    x = st.Trace().input("x", shape=(3, 1))
+    with pytest.raises(UnknownSymbolError, match="plain SymPy MatrixSymbol"):
+        t.define("z", sympy.MatrixSymbol("W", 2, 3) @ sympy.MatrixSymbol("v", 3, 1))
+    with pytest.raises(UnknownSymbolError, match="another Trace"):
+        t.define("z", W @ x)
+    assert W != sympy.MatrixSymbol("W", 2, 3)
+
+
+def test_shape_errors_name_both_shapes_and_hint_a_transpose() -> None:
+    t = st.Trace()
+    W = t.input("W", shape=(2, 3))
+    x = t.input("x", shape=(2, 1))
+    with pytest.raises(ShapeError) as err:
+        t.define("z", W @ x)
+    assert str(err.value) == "W @ x: (2, 3) @ (2, 1) do not align; W.T @ x would be (3, 1)"
+    with pytest.raises(ShapeError, match=r"W \+ x: \(2, 3\) \+ \(2, 1\) do not match"):
+        W + x
+    with pytest.raises(ShapeError, match="hadamard"):
+        st.hadamard(W, x)
+    with pytest.raises(ShapeError, match="not square"):
+        st.trace(W)
+    assert isinstance(ShapeError("x"), TraceError)
+
+
+def test_functions_work_on_scalars_too() -> None:
+    t = st.Trace()
+    a = t.input("a", 0.5)
+    for fn, ref in [
+        (st.tanh, np.tanh),
+        (st.exp, np.exp),
+        (st.log, np.log),
+        (st.sqrt, np.sqrt),
+        (st.square, np.square),
+        (st.abs, np.abs),
+        (st.sigmoid, lambda v: 1 / (1 + np.exp(-v))),
+        (st.relu, lambda v: max(v, 0.0)),
+    ]:
+        assert t.value(fn(a)) == pytest.approx(ref(0.5))
+    assert t.value(st.mse(a, 0)) == 0.25
+    assert st.sum(a) == a and st.mean(a) == a
+    assert isinstance(st.relu(a), st.relu) and isinstance(st.sigmoid(a), st.sigmoid)
+
+
+# ---------------------------------------------------------------- compact adjoints
+
+
+def test_compact_matrix_adjoints_of_a_tanh_layer() -> None:
+    t, n = tanh_layer()
+    g = t.grad("L")
+    assert str(g[n["h"]]) == "2*(h - y)"
+    assert str(g[n["z"]]) == "2*((h - y)⊙(1 - h⊙h))"
+    assert str(g[n["W"]]) == "2*((h - y)⊙(1 - h⊙h))*x.T"
+    assert str(g[n["x"]]) == "2*W.T*((h - y)⊙(1 - h⊙h))"
+    assert g[n["b"]] == g[n["z"]]
+    assert t.diff("L", "W") == g[n["W"]]
+    assert g[n["W"]].shape == (2, 3)
+    # numbers shaped like the node, exact values as SymPy matrices
+    assert g.value(n["W"]).shape == (2, 3) and g.value(n["W"]).dtype == np.float64
+    exact = g.value(n["W"], exact=True)
+    assert isinstance(exact, sympy.MatrixBase)
+    assert np.allclose(np.array(exact.tolist(), dtype=float), g.value(n["W"]))
+    assert t.value(g[n["W"]]) == pytest.approx(g.value(n["W"]))
+    # expanded: in inputs only
+    assert g.expanded(n["W"]).free_symbols <= {n["W"], n["x"], n["b"], n["y"]}
+    assert t.value(g.expanded(n["W"])) == pytest.approx(g.value(n["W"]))
+
+
+def test_steps_show_the_rule_with_the_upstream_adjoint() -> None:
+    t, n = tanh_layer()
+    g = t.grad("L")
+    (step,) = g.steps(n["W"])
+    assert step.via == n["z"]
+    assert str(step.local) == "zbar*x.T"
+    assert step.term == g[n["W"]]
+    assert step.value == pytest.approx(g.value(n["W"]))
+    (step,) = g.steps(n["x"])
+    assert str(step.local) == "W.T*zbar"
+
+
+def test_softmax_cross_entropy_reduces_to_p_minus_y() -> None:
+    t = st.Trace()
+    W = t.input("W", [[0.2, -0.1], [0.4, 0.3], [-0.5, 0.1]])
+    x = t.input("x", [1.0, 2.0])
+    b = t.input("b", [0.1, 0.0, -0.1])
+    y = t.input("y", [0.0, 1.0, 0.0])
+    z = t.define("z", W @ x + b)
+    L = t.define("L", st.cross_entropy(st.softmax(z), y))
+    g = t.grad(L)
+    assert str(g[z]) == "softmax(z) - y"
+    p = t.value(st.softmax(z))
+    assert g.value(z) == pytest.approx(p - t.value(y))  # CS224n: δ = ŷ − y
+    assert g.value(W) == pytest.approx((p - t.value(y)) @ t.value(x).T)
+    assert g.value(W) == pytest.approx(entrywise_grad(t, "L", "W"))
+
+
+# ---------------------------------------------------------------- published numbers
+
+
+def mazur() -> st.Trace:
+    t = st.Trace()
+    x = t.input("x", [0.05, 0.10])
+    W1 = t.input("W1", [[0.15, 0.20], [0.25, 0.30]])
+    b1 = t.input("b1", 0.35)
+    W2 = t.input("W2", [[0.40, 0.45], [0.50, 0.55]])
+    b2 = t.input("b2", 0.60)
+    target = t.input("target", [0.01, 0.99])
+    h = t.define("h", st.sigmoid(W1 @ x + b1 * st.ones(2, 1)))
+    o = t.define("o", st.sigmoid(W2 @ h + b2 * st.ones(2, 1)))
+    t.define("E", sympy.Rational(1, 2) * st.sum(st.square(target - o)))
+    return t
+
+
+def test_mazur_worked_example() -> None:
+    t = mazur()
+    assert t.value("E") == pytest.approx(0.298371109, abs=1e-9)
+    g = t.grad("E")
+    dW2 = g.value("W2")
+    assert dW2[0, 0] == pytest.approx(0.082167041, abs=1e-9)
+    updated = t.value("W2") - 0.5 * dW2
+    assert updated == pytest.approx(
+        np.array([[0.35891648, 0.408666186], [0.511301270, 0.561370121]]), abs=1e-8
+    )
+    for node in ("W1", "W2", "x"):
+        assert g.value(node) == pytest.approx(entrywise_grad(t, "E", node), rel=1e-12)
+    e = t.entrywise()
+    assert e.value("E") == pytest.approx(0.298371109, abs=1e-9)
+    assert e.grad("E").value("W2_1_1") == pytest.approx(0.082167041, abs=1e-9)
+
+
+def test_cs231n_sigmoid_neuron() -> None:
+    t = st.Trace()
+    w = t.input("w", [[2.0, -3.0]])
+    w2 = t.input("w2", -3.0)
+    x = t.input("x", [-1.0, -2.0])
+    f = t.define("f", st.sigmoid(w @ x + w2 * st.ones(1, 1)))
+    L = t.define("L", st.sum(f))
+    g = t.grad(L)
+    assert np.round(g.value(w), 2).tolist() == [[-0.20, -0.39]]
+    assert round(g.value(w2), 2) == 0.20
+    assert np.round(g.value(x), 2).tolist() == [[0.39], [-0.59]]
+    assert g.value(x) == pytest.approx(entrywise_grad(t, "L", "x"))
+
+
+def test_cs231n_matrix_multiply_shapes() -> None:
+    rng = np.random.default_rng(0)
+    t = st.Trace()
+    W = t.input("W", rng.standard_normal((5, 10)))
+    X = t.input("X", rng.standard_normal((10, 3)))
+    G = t.input("G", rng.standard_normal((5, 3)))  # the upstream gradient dD
+    D = t.define("D", W @ X)
+    L = t.define("L", st.sum(st.hadamard(D, G)))
+    g = t.grad(L)
+    assert str(g[W]) == "G*X.T" and str(g[X]) == "W.T*G"  # dW = dD Xᵀ, dX = Wᵀ dD
+    assert g.value(W).shape == (5, 10) and g.value(X).shape == (10, 3)
+    assert g.value(W) == pytest.approx(t.value(G) @ t.value(X).T)
+    assert g.value(X) == pytest.approx(t.value(W).T @ t.value(G))
+
+
+def test_quadratic_form_gradient_is_a_plus_a_transpose_x() -> None:
+    t = st.Trace()
+    A = t.input("A", [[1.0, 2.0, 0.5], [-1.0, 3.0, 2.0], [0.0, 1.0, -2.0]])
+    x = t.input("x", [0.3, -0.7, 1.1])
+    q = t.define("q", st.sum(x.T @ A @ x))
+    a, xv = t.value(A), t.value(x)
+    assert t.grad(q).value(x) == pytest.approx((a + a.T) @ xv)
+    assert t.grad(q).value(x) == pytest.approx(entrywise_grad(t, "q", "x"))
+    assert t.grad(q).value(A) == pytest.approx(xv @ xv.T)
+
+
+def test_least_squares_gradient() -> None:
+    rng = np.random.default_rng(1)
+    t = st.Trace()
+    V = t.input("V", rng.standard_normal((4, 3)))
+    W = t.input("W", rng.standard_normal((3, 2)))
+    z = t.input("z", rng.standard_normal((2, 1)))
+    v = t.input("v", rng.standard_normal((4, 1)))
+    r = t.define("r", V @ W @ z - v)
+    L = t.define("L", st.sum(st.square(r)))
+    Vv, Wv, zv, vv = (t.value(n) for n in (V, W, z, v))
+    expected = 2 * Vv.T @ (Vv @ Wv @ zv - vv) @ zv.T
+    assert t.grad(L).value(W) == pytest.approx(expected)
+    assert t.grad(L).value(W) == pytest.approx(entrywise_grad(t, "L", "W"))
+    assert t.grad(L).value(W) == pytest.approx(finite_diff(t, "L", "W"), rel=1e-6)
+
+
+def test_trace_of_gram_matrices() -> None:
+    # SymPy 1.14's diff gives 0 here; the rule table gives 2A and 2B
+    t = st.Trace()
+    A = t.input("A", [[1.0, 2.0], [3.0, 4.0]])
+    B = t.input("B", [[0.5, -1.0], [2.0, 0.0]])
+    s = t.define("s", st.trace(A.T @ A) + st.trace(B.T @ B))
+    g = t.grad(s)
+    assert g.value(A) == pytest.approx(2 * t.value(A))
+    assert g.value(B) == pytest.approx(2 * t.value(B))
+
+
+# ---------------------------------------------------------------- batches and mixing
+
+
+def test_batch_mlp_bias_sum_and_weight_decay() -> None:
+    rng = np.random.default_rng(2)
+    N, d, k = 4, 3, 2
+    t = st.Trace()
+    X = t.input("X", rng.standard_normal((N, d)))
+    W = t.input("W", rng.standard_normal((d, k)))
+    b = t.input("b", rng.standard_normal((1, k)))
+    Y = t.input("Y", np.eye(k)[[0, 1, 1, 0]])
+    lam = t.input("lam", 0.1)
+    Z = t.define("Z", X @ W + st.ones(N, 1) @ b)
+    E = t.define("E", st.cross_entropy(st.softmax(Z), Y))
+    L = t.define("L", E + lam / 2 * st.sum(st.square(W)))
+    g = t.grad(L)
+    P = t.value(st.softmax(Z))
+    dZ = P - t.value(Y)
+    assert g.value(b) == pytest.approx(dZ.sum(axis=0, keepdims=True))  # the batch sum
+    assert g.value(W) == pytest.approx(t.value(X).T @ dZ + 0.1 * t.value(W))
+    for node in ("W", "b", "X"):
+        assert g.value(node) == pytest.approx(entrywise_grad(t, "L", node), rel=1e-10)
+    assert g.value(lam) == pytest.approx(0.5 * (t.value(W) ** 2).sum())
+
+
+def test_pytorch_oracle_two_layer_network() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    N, d, m, k = 5, 4, 3, 2
+    vals = {
+        "X": rng.standard_normal((N, d)),
+        "W1": rng.standard_normal((d, m)),
+        "b1": rng.standard_normal((1, m)),
+        "W2": rng.standard_normal((m, k)),
+        "b2": rng.standard_normal((1, k)),
+        "Y": np.eye(k)[[0, 1, 1, 0, 1]],
+    }
+    t = st.Trace()
+    n = {name: t.input(name, v) for name, v in vals.items()}
+    H = t.define("H", st.tanh(n["X"] @ n["W1"] + st.ones(N, 1) @ n["b1"]))
+    Z = t.define("Z", H @ n["W2"] + st.ones(N, 1) @ n["b2"])
+    t.define("L", st.mean(st.square(st.sigmoid(Z) - n["Y"])))
+    g = t.grad("L")
+    tv = {k_: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k_, v in vals.items()}
+    Ht = torch.tanh(tv["X"] @ tv["W1"] + tv["b1"])
+    Lt = ((torch.sigmoid(Ht @ tv["W2"] + tv["b2"]) - tv["Y"]) ** 2).mean()
+    Lt.backward()
+    assert t.value("L") == pytest.approx(Lt.item(), rel=1e-12)
+    for name in ("W1", "b1", "W2", "b2", "X"):
+        assert g.value(name) == pytest.approx(tv[name].grad.numpy(), rel=1e-10, abs=1e-14)
+
+
+# ---------------------------------------------------------------- random compositions
+
+UNARY = {
+    "tanh": st.tanh,
+    "sigmoid": st.sigmoid,
+    "square": lambda z: 0.5 * st.square(z),
+    "exp": lambda z: st.exp(st.tanh(z)),
+    "log": lambda z: st.log(st.sigmoid(z)),
+    "abs": lambda z: st.abs(st.tanh(z) + 2 * st.ones(*z.shape)),
+    "relu": lambda z: st.relu(st.tanh(z) + 2 * st.ones(*z.shape)),
+    "sqrt": lambda z: st.sqrt(st.exp(z)),
+    "transpose2": lambda z: z.T.T,
+    "softmax": st.softmax,
+    "scale": lambda z: -1.5 * z,
+}
+
+
+@hs.composite
+def matrix_traces(draw: hs.DrawFn) -> st.Trace:
+    r, c = draw(hs.integers(1, 3)), draw(hs.integers(1, 3))
+    elems = hs.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False)
+    t = st.Trace()
+
+    def new_input(dims: tuple[int, int]) -> st.MatrixNode:
+        shape = (int(dims[0]), int(dims[1]))
+        name = f"I{len(t.input_nodes)}"
+        value = draw(
+            hs.lists(
+                hs.lists(elems, min_size=shape[1], max_size=shape[1]),
+                min_size=shape[0],
+                max_size=shape[0],
+            )
+        )
+        return t.input(name, np.array(value, dtype=float))
+
+    cur = new_input((r, c))
+    for k in range(draw(hs.integers(1, 4))):
+        op = draw(hs.sampled_from(["unary", "add", "hadamard", "matmul", "transpose"]))
+        if op == "unary":
+            expr = UNARY[draw(hs.sampled_from(sorted(UNARY)))](cur)
+        elif op == "add":
+            expr = cur + new_input(cur.shape)
+        elif op == "hadamard":
+            expr = st.hadamard(cur, new_input(cur.shape))
+        elif op == "matmul":
+            expr = cur @ new_input((int(cur.shape[1]), draw(hs.integers(1, 3))))
+        else:
+            expr = cur.T
+        cur = t.define(f"n{k}", expr)
+    loss = draw(hs.sampled_from(["sum", "mean", "trace", "axis"]))
+    if loss == "sum":
+        t.define("L", st.sum(cur))
+    elif loss == "mean":
+        t.define("L", st.mean(st.square(cur)))
+    elif loss == "trace":
+        t.define("L", st.trace(cur @ cur.T))
+    else:
+        t.define("L", st.sum(st.square(st.sum(cur, axis=draw(hs.sampled_from([0, 1]))))))
+    return t
+
+
+@given(matrix_traces())
+def test_random_compositions_match_entrywise_compiled_and_finite_differences(
+    t: st.Trace,
+) -> None:
+    g = t.grad("L")
+    f = t.compile("L")
+    value, compiled = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value("L"), rel=1e-12)
+    for node, got in zip(t.input_nodes, compiled, strict=True):
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+    for node in t.input_nodes:
+        got = g.value(node)
+        assert got.shape == node.shape
+        assert got == pytest.approx(entrywise_grad(t, "L", node.name), rel=1e-9, abs=1e-12)
+        assert got == pytest.approx(finite_diff(t, "L", node.name), rel=1e-5, abs=1e-7)
+
+
+# ---------------------------------------------------------------- what is not built
+
+
+def test_views_not_built_for_matrix_nodes_say_so() -> None:
+    t, n = tanh_layer()
+    for call in (
+        lambda: t.tangents("W"),
+        lambda: t.paths("L", "W"),
+        lambda: t.hessian("L", ["W"]),
+        lambda: t.derivation("L"),
+        lambda: t.table("L"),
+        lambda: t.check({"dL/dW": 0}),
+    ):
+        with pytest.raises(UsageError, match="not available for traces with matrix nodes"):
+            call()
+    with pytest.raises(UsageError, match="name"):
+        t.diff(st.sum(n["h"]), n["W"])
+    with pytest.raises(ShapeError, match="gradients are of a scalar"):
+        t.grad("z")
+
+
+# ---------------------------------------------------------------- views
+
+
+def test_text_and_latex_of_matrix_adjoints_are_textbook_like() -> None:
+    t, n = tanh_layer()
+    g = t.grad("L")
+    text, latex = str(g), g.to_latex()
+    assert "∂L/∂W = 2 ((h - y)⊙(1 - h⊙h)) xᵀ = [[-0.00749302," in text
+    assert "∂L/∂x = 2 Wᵀ ((h - y)⊙(1 - h⊙h))" in text
+    assert r"\left(1 - h \odot h\right)\right) x^{\top} = \begin{bmatrix}" in latex
+    assert r"2 W^{\top} \left(" in latex
+    assert "Lambda" not in text + latex and "_d" not in text + latex
+    (step,) = g.steps(n["W"])
+    from symtrace import notation
+
+    assert notation.expr(step.local, "latex") == r"\bar{z} x^{\top}"
+    assert notation.expr(step.local, "text") == "z̄ xᵀ"
+    (step,) = g.steps(n["x"])
+    assert notation.expr(step.local, "latex") == r"W^{\top} \bar{z}"
+    (step,) = g.steps(n["z"])
+    assert notation.expr(step.local, "latex") == r"\bar{h} \odot \left(1 - h \odot h\right)"
+
+
+def test_trace_shows_shapes_and_small_matrices() -> None:
+    t, _ = tanh_layer()
+    text, latex = str(t), t.to_latex()
+    assert "W ∈ ℝ^{2×3} = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]" in text
+    assert "z ∈ ℝ^{2×1} = W x + b = [[1.9], [2.7]]" in text
+    assert r"W \in \mathbb{R}^{2 \times 3} &= \begin{bmatrix} 0.1 & 0.2 & 0.3 \\" in latex
+    big = st.Trace()
+    big.input("W", np.zeros((10, 784)))
+    assert "(10×784 matrix, entries in [0, 0])" in str(big)
+
+
+def test_dot_shows_shapes_matrix_values_and_vjp_rules_on_edges() -> None:
+    t, _ = tanh_layer()
+    dot = t.to_dot(t.grad("L"))
+    assert 'label="W ∈ ℝ^{2×3} (input)\\n= [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]' in dot
+    assert 'n0 -> n4 [label="z̄ xᵀ"];' in dot
+    assert 'n1 -> n4 [label="Wᵀ z̄"];' in dot
+    assert 'n4 -> n5 [label="h̄⊙(1 - h⊙h)"];' in dot
+    assert "Lambda" not in dot
+
+
+def test_compile_emits_one_numpy_program_equal_to_the_trace() -> None:
+    rng = np.random.default_rng(4)
+    N, d, m, k = 6, 5, 4, 3
+    t = st.Trace()
+    X = t.input("X", rng.standard_normal((N, d)))
+    W1 = t.input("W1", rng.standard_normal((d, m)))
+    b1 = t.input("b1", rng.standard_normal((1, m)))
+    W2 = t.input("W2", rng.standard_normal((m, k)))
+    b2 = t.input("b2", rng.standard_normal((1, k)))
+    Y = t.input("Y", np.eye(k)[rng.integers(0, k, N)])
+    lam = t.input("lam", 0.01)
+    H = t.define("H", st.tanh(X @ W1 + st.ones(N, 1) @ b1))
+    Z = t.define("Z", H @ W2 + st.ones(N, 1) @ b2)
+    J = t.define("J", st.cross_entropy(st.softmax(Z), Y) + lam / 2 * st.sum(st.square(W1)))
+    wrt = [W1, b1, W2, b2]
+    f = t.compile(J, wrt=wrt)
+    assert "@" in f.source and "for " not in f.source
+    value, grads = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value(J), rel=1e-12)
+    g = t.grad(J)
+    for node, got in zip(wrt, grads, strict=True):
+        assert got.shape == node.shape
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+    value2, _ = f(*[t.value(n) for n in t.input_nodes])
+    assert value2 == value
+    with pytest.raises(UsageError, match="one NumPy program"):
+        t.compile(J, backend="math")

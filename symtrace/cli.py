@@ -24,7 +24,7 @@ from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
-from .exercise import load
+from .exercise import load, short_message
 from .generate import generate
 from .html import to_html
 
@@ -180,11 +180,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             report = load(path).check()
         except SymtraceError as exc:
-            err.write(f"symtrace check: {exc}\n")
+            err.write(f"symtrace check: {short_message(str(exc))}\n")
             status = EXIT_INVALID
             continue
         if args.format == "json":
-            out.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(report.as_dict(), ensure_ascii=False, allow_nan=False) + "\n")
         else:
             if not first:
                 out.write("\n")
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return _new(args, out, err)
     except SymtraceError as exc:
-        err.write(f"symtrace {args.command}: {exc}\n")
+        err.write(f"symtrace {args.command}: {short_message(str(exc))}\n")
         return EXIT_INVALID
     except KeyboardInterrupt:
         err.write("symtrace: interrupted\n")
@@ -250,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback
         where = traceback.extract_tb(exc.__traceback__)[-1]
         err.write(
-            f"symtrace {args.command}: internal error: {type(exc).__name__}: {exc} "
+            f"symtrace {args.command}: internal error: {type(exc).__name__}: "
+            f"{short_message(str(exc))} "
             f"(at {Path(where.filename).name}:{where.lineno}); {BUG_HINT}\n"
         )
         return EXIT_INTERNAL

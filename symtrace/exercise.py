@@ -52,7 +52,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,10 +69,30 @@ from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
 
-__all__ = ["MAX_FILE_BYTES", "Exercise", "dumps", "load", "loads"]
+__all__ = [
+    "MAX_ANSWERS",
+    "MAX_FILE_BYTES",
+    "MAX_KEY_LENGTH",
+    "MAX_NODES",
+    "Exercise",
+    "dumps",
+    "load",
+    "loads",
+    "short_message",
+]
 
 #: Files larger than this are rejected before parsing.
 MAX_FILE_BYTES = 1_000_000
+#: At most this many inputs and definitions together (checked before the TOML is parsed).
+MAX_NODES = 10_000
+#: At most this many answers.
+MAX_ANSWERS = 2_000
+#: Keys longer than this (in characters) are rejected.
+MAX_KEY_LENGTH = 200
+#: Offending text is quoted to at most this many characters in error messages.
+EXCERPT = 40
+
+_TABLES = ("inputs", "define", "answers", "tolerance")
 
 _TOP_KEYS = ("title", "description", "output", "inputs", "define", "answers", "tolerance")
 
@@ -139,10 +161,29 @@ def load(path: str | Path) -> Exercise:
     """
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO with no writer returns at once; fstat then says what
+        # it is (no race between a check and the open: STYLE trap 17).
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ExerciseError(
+            f"{p}: {kind}; an exercise is a regular file (FIFOs, devices "
+            "and directories are not read)"
+        )
+    with os.fdopen(fd, "rb") as fh:
+        if info.st_size > MAX_FILE_BYTES:
+            raise ExerciseError(
+                f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are "
+                "small (symtrace.exercise.MAX_FILE_BYTES)"
+            )
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:
         raise ExerciseError(
             f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are small"
@@ -262,10 +303,118 @@ def loads(text: str, source: str = "<string>") -> Exercise:
     )
 
 
+def short_message(message: str, limit: int = 400) -> str:
+    """``message`` cut in the middle to about ``limit`` characters (numbers and
+    expressions quoted from a file can be megabytes long).
+
+    >>> short_message("x" * 1000, 20)
+    'xxxxxxxxxxxxxxx ... [980 characters cut] ... xxxxx'
+    """
+    if len(message) <= limit:
+        return message
+    head, tail = limit * 3 // 4, limit // 4
+    cut = len(message) - head - tail
+    return f"{message[:head]} ... [{cut:,} characters cut] ... {message[-tail:]}"
+
+
+def _excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` quoted, cut to about ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_QUOTED_KEY = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'""")
+
+
+def _prescan(text: str, source: str) -> None:
+    """Check the shape of the document before ``tomllib`` reads it (STYLE trap 16).
+
+    An exercise is four tables of single keys with plain values: dotted keys, arrays of
+    tables, inline tables, arrays, unknown tables, overlong keys and too many entries
+    are rejected here, at once and with their line and column, so that no document
+    makes the TOML reader slow.
+    """
+    table, counts = "", dict.fromkeys(_TABLES, 0)
+    in_string: str | None = None  # the delimiter of an open multi-line string
+    for n, line in enumerate(text.split("\n"), start=1):
+        if in_string is not None:
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
+        stripped = line.lstrip()
+        col = len(line) - len(stripped) + 1
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("[") and "]" in stripped:
+            table = _header(stripped, source, n, col)
+            continue
+        m = _BARE_KEY.match(stripped) or _QUOTED_KEY.match(stripped)
+        if m is None:
+            continue  # not a key: tomllib says what is wrong
+        key, rest = m.group(), stripped[m.end() :].lstrip()
+        where = f"{source}:{n}:{col}"
+        if len(key) > MAX_KEY_LENGTH:
+            raise ExerciseError(
+                f"{where}: key {_excerpt(key)} is {len(key):,} characters long; the limit is "
+                f"{MAX_KEY_LENGTH} (symtrace.exercise.MAX_KEY_LENGTH)"
+            )
+        if rest.startswith("."):
+            dotted = stripped.split("=", 1)[0].strip()
+            raise ExerciseError(
+                f"{where}: dotted key {_excerpt(dotted)}: keys in an exercise are single "
+                'names (quote a key that contains a dot: "a.b" = ...)'
+            )
+        if not rest.startswith("="):
+            continue
+        value = rest[1:].lstrip()
+        if value.startswith(("{", "[")):
+            at = f"{source}:{n}:{col + len(stripped) - len(value)}"
+            raise ExerciseError(
+                f"{at}: {_excerpt(key)}: expected a number or a string, not an inline table "
+                "or an array"
+            )
+        for delim in ('"""', "'''"):
+            if value.startswith(delim) and value.count(delim) % 2 == 1:
+                in_string = delim
+        if table:
+            counts[table] += 1
+        _check_counts(counts, where)
+
+
+def _header(stripped: str, source: str, n: int, col: int) -> str:
+    """The table a ``[header]`` line opens (one of the four), else an error."""
+    m = re.match(r"\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?$", stripped)
+    if m is None or m.group(1) not in _TABLES:
+        raise ExerciseError(
+            f"{source}:{n}:{col}: unknown top-level key (table "
+            f"{_excerpt(stripped.split('#', 1)[0].strip())}): an exercise has the tables "
+            f"{', '.join(f'[{t}]' for t in _TABLES)} only"
+        )
+    return m.group(1)
+
+
+def _check_counts(counts: dict[str, int], where: str) -> None:
+    if counts["inputs"] + counts["define"] > MAX_NODES:
+        raise ExerciseError(
+            f"{where}: more than {MAX_NODES:,} inputs and definitions; the limit is "
+            "symtrace.exercise.MAX_NODES (raise it for larger files)"
+        )
+    if counts["answers"] > MAX_ANSWERS:
+        raise ExerciseError(
+            f"{where}: more than {MAX_ANSWERS:,} answers; the limit is "
+            "symtrace.exercise.MAX_ANSWERS (raise it for larger files)"
+        )
+
+
 def _read_toml(text: str, source: str) -> dict[str, Any]:
-    """The TOML document, after its size (before parsing) and top-level keys are checked."""
+    """The TOML document, after its size and shape (before parsing) and top-level keys
+    are checked."""
     if len(text) > MAX_FILE_BYTES:
-        raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+        raise ExerciseError(
+            f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters "
+            "(symtrace.exercise.MAX_FILE_BYTES)"
+        )
+    _prescan(text, source)
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:
@@ -302,24 +451,30 @@ def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) 
         except SymtraceError as exc:
             raise loc.error("inputs", name, str(exc)) from None
     later = {name: loc.line("define", name) for name in define}
+    names = trace.graph.names()  # kept up to date here: one lookup table, linear loading
     for name, raw in define.items():
-        expr = _definition(trace, name, raw, later, loc)
+        expr = _definition(names, name, raw, later, loc)
         try:
-            trace.define(name, expr)
+            node = trace.define(name, expr)
         except SymtraceError as exc:
             raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
+        names[node.name] = node
     try:
         trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
-        raise ExerciseError(f"{loc.source}: {exc}") from None
+        raise ExerciseError(f"{loc.source}: {short_message(str(exc))}") from None
     return trace
 
 
 def _definition(
-    trace: Trace, name: str, raw: Any, later: dict[str, int | None], loc: _Locator
+    names: dict[str, NodeSymbol],
+    name: str,
+    raw: Any,
+    later: dict[str, int | None],
+    loc: _Locator,
 ) -> sympy.Expr:
-    """The parsed expression of ``[define]``'s ``name``; ``later`` (name -> line) are
-    the definitions still to come, named when one is used too early."""
+    """The parsed expression of ``[define]``'s ``name`` in the nodes ``names``; ``later``
+    (name -> line) are the definitions still to come, named when one is used too early."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise loc.error(
             "define",
@@ -328,7 +483,6 @@ def _definition(
             f"got {type(raw).__name__} {raw!r}",
         )
     expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
-    names = {s.name: s for s in trace.nodes}
     try:
         return parse_expression(expr_text, names, lineno=loc.line("define", name))
     except ParseError as exc:
@@ -364,7 +518,7 @@ def _tolerances(tolerance: dict[str, Any], loc: _Locator) -> dict[str, float]:
             raise loc.error("tolerance", name, f"unknown tolerance {name!r}; use rel and abs")
         try:
             value = float(raw) if not isinstance(raw, bool) else math.nan
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value = math.nan
         if not (math.isfinite(value) and value >= 0):
             raise loc.error("tolerance", name, f"tolerance {name!r} must be a number >= 0")

@@ -41,6 +41,7 @@ import operator
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sympy
 
@@ -84,7 +85,11 @@ class Worksheet:
 
 
 def _value(expr: sympy.Expr) -> float:
-    return float(expr)
+    """The float of a value; infinite when it is too large for one (``exp(exp(...))``)."""
+    try:
+        return float(expr)
+    except (OverflowError, TypeError, ValueError):
+        return math.inf
 
 
 def generate(
@@ -114,12 +119,20 @@ def generate(
         raise ExerciseError("--fan-out needs at least 2 nodes")
     rng = random.Random(seed)
     for _attempt in range(100):
-        inputs, define = _build(rng, nodes, ops, fan_out)
+        built = _build(rng, nodes, ops, fan_out)
+        if built is None:
+            continue  # some value could not be kept moderate: draw the graph again
+        inputs, define = built
         source = loads(dumps(inputs, define, {}, output="L"), source="generated")
         t, out = source.trace, source.output
         g = t.grad(out)
         if all(t.expand(g[x]) != 0 for x in t.input_nodes):
             break  # every input matters (no cancelling paths)
+    else:
+        raise ExerciseError(
+            f"could not make an exercise with {nodes} nodes from {', '.join(ops)} whose "
+            "values all stay moderate; use fewer nodes or other operations"
+        )
     exercise_answers: dict[str, None] = {}
     key_answers: dict[str, object] = {}
     for node in t.nodes:
@@ -131,7 +144,8 @@ def generate(
     if locals:
         for node in reversed(t.nodes):
             for p in t.parents(node):
-                key_answers[f"∂{node.name}/∂{p.name}"] = _nice(
+                # local:CHILD/PARENT: "∂L/∂r" would be read as the gradient dL/dr.
+                key_answers[f"local:{node.name}/{p.name}"] = _nice(
                     t.value(t.partial(node, p), exact=True)
                 )
     exercise_answers = dict.fromkeys(key_answers)
@@ -162,11 +176,14 @@ def _at_kink(op: str, args: list[sympy.Expr]) -> bool:
     return False
 
 
-def _nice(value: sympy.Expr) -> int | float:
-    """An integer when exact, else a float with 6 significant digits (judged to them)."""
+def _nice(value: sympy.Expr) -> int | str:
+    """An integer when exact, else the value rounded to 6 significant digits and written
+    with exactly those digits (``"0.731059"``, ``"5.00686e+09"``): judged to its written
+    precision, which then contains the exact value."""
     if value.is_Integer:
         return int(value)
-    return float(f"{float(value):.6g}")
+    exact = Decimal(str(sympy.N(value, 30)))
+    return format(exact, ".6g")
 
 
 @dataclass
@@ -183,8 +200,9 @@ class _Graph:
 
 def _build(
     rng: random.Random, nodes: int, ops: list[str], fan_out: bool
-) -> tuple[dict[str, int], dict[str, str]]:
-    """One random graph: input values and definitions (the last one is ``L``)."""
+) -> tuple[dict[str, int], dict[str, str]] | None:
+    """One random graph: input values and definitions (the last one is ``L``); ``None``
+    when some step found no moderate value."""
     binary = [o for o in ops if OPS[o][0] == 2]
     unary = [o for o in ops if OPS[o][0] == 1]
     n_in = rng.randint(2, min(len(_INPUT_NAMES), max(2, nodes if fan_out else nodes + 1)))
@@ -198,7 +216,10 @@ def _build(
     reuse_done = False
     for step, name in enumerate([*_NODE_NAMES[: nodes - 1], "L"]):
         want_reuse = fan_out and not reuse_done and "single" not in kinds[step + 1 :]
-        operands, text, value = _step(g, kinds[step], want_reuse)
+        got = _step(g, kinds[step], want_reuse)
+        if got is None:
+            return None
+        operands, text, value = got
         for o in operands:
             if o in g.unused:
                 g.unused.remove(o)
@@ -221,9 +242,9 @@ def _kinds(rng: random.Random, nodes: int, merges: int, fan_out: bool) -> list[s
     return kinds
 
 
-def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy.Expr]:
+def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy.Expr] | None:
     """One definition of ``kind``: its operands, its text and its value, drawn again (up
-    to 60 times) until the value is finite, moderate and not at a kink."""
+    to 60 times) until the value is finite, moderate and not at a kink; else ``None``."""
     # When every op keeps integers integers (the binary ops and square), so do the values.
     integers_only = all(o == "square" for o in g.unary)
     text, value = "", sympy.Integer(0)
@@ -239,8 +260,8 @@ def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy
             and not _at_kink(op, expr_args)
             and (value.is_Integer or not integers_only)
         ):
-            break
-    return operands, text, value
+            return operands, text, value
+    return None
 
 
 def _operation(g: _Graph, kind: str, want_reuse: bool) -> tuple[str, list[str]]:

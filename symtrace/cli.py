@@ -77,14 +77,17 @@ def explain(path: str, fmt: str = "text") -> str:
     t, out = ex.trace, ex.output
     parts = []
     title = ex.title or path
+    # Title and description come from the file: escaped for the format they land in.
     if fmt == "markdown":
-        parts.append(f"## {title}\n")
+        parts.append(f"## {nt.markdown_escape(title, newlines=False)}\n")
     elif fmt == "latex":
-        parts.append(f"\\section*{{{nt.latex_escape(title)}}}\n")
+        parts.append(f"\\section*{{{nt.latex_escape(nt.terminal_safe(title, False))}}}\n")
     else:
-        parts.append(f"{title}\n{'=' * len(title)}\n")
+        title = nt.terminal_safe(title, newlines=False)
+        parts.append(f"{title}\n{'=' * nt.width(title)}\n")
     if ex.description:
-        parts.append(ex.description + "\n")
+        escape = {"markdown": nt.markdown_escape, "latex": _latex_paragraphs}
+        parts.append(escape.get(fmt, nt.terminal_safe)(ex.description) + "\n")
     views = [
         t.table(out, mode="forward"),
         t.derivation(out),
@@ -92,6 +95,11 @@ def explain(path: str, fmt: str = "text") -> str:
     ]
     parts.extend(RENDER[fmt](view) for view in views)
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
+
+
+def _latex_paragraphs(text: str) -> str:
+    """Running text for LaTeX: escaped, its blank lines kept as paragraph breaks."""
+    return "\n\n".join(nt.latex_escape(p) for p in text.split("\n\n"))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -16,7 +16,14 @@ import sympy
 
 from ..display import Renderable
 from ..errors import OptionError
-from ..notation import check_format, grid, latex_escape, number
+from ..notation import (
+    check_format,
+    grid,
+    latex_escape,
+    markdown_escape,
+    number,
+    terminal_safe,
+)
 from .keys import Kind
 
 __all__ = [
@@ -102,6 +109,11 @@ class Answer:
             "mistake": self.mistake,
             "note": self.note,
         } | _non_finite_reasons(self.claimed_value, self.expected)
+
+
+def _code(x: object) -> str:
+    """A Markdown code span of ``x`` (HTML in a code span is shown, not run)."""
+    return "`" + terminal_safe(str(x), newlines=False).replace("`", "'") + "`"
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -244,7 +256,7 @@ class Report(Renderable, Mapping[str, Answer]):
 
     def _text(self) -> str:
         marks = {"correct": "✓", "wrong": "✗", "carried": "↳", "undecided": "?"}
-        lines = [self.title] if self.title else []
+        lines = [terminal_safe(self.title, newlines=False)] if self.title else []
         lines.append(self._summary())
         if self.first_error is not None:
             lines.append(f"first error: {self.first_error}")
@@ -252,7 +264,8 @@ class Report(Renderable, Mapping[str, Answer]):
             lines.append("all correct")
         for a in self._answers.values():
             lines.append("")
-            head = f"{marks[a.verdict]} {a.key} = {a.claimed}  {a.verdict}"
+            claimed = terminal_safe(str(a.claimed))
+            head = f"{marks[a.verdict]} {terminal_safe(a.key)} = {claimed}  {a.verdict}"
             if not a.correct:
                 head += f" (expected {_expected(a)})"
             lines.append(head)
@@ -265,7 +278,8 @@ class Report(Renderable, Mapping[str, Answer]):
         return "\n".join(lines) + "\n"
 
     def _markdown(self) -> str:
-        lines = [f"### {self.title}", ""] if self.title else []
+        title = markdown_escape(self.title, newlines=False) if self.title else None
+        lines = [f"### {title}", ""] if title else []
         lines.append(f"**{self._summary()}**")
         if self.first_error is not None:
             lines.append(f"First error: `{self.first_error}`")
@@ -274,7 +288,8 @@ class Report(Renderable, Mapping[str, Answer]):
             why = a.step if a.correct else a.explanation
             if a.note and a.correct:
                 why += f" (note: {a.note})"
-            rows.append([f"`{a.key}`", f"`{a.claimed}`", _expected(a), f"**{a.verdict}**", why])
+            key, claimed = (_code(x) for x in (a.key, a.claimed))
+            rows.append([key, claimed, _expected(a), f"**{a.verdict}**", terminal_safe(why)])
         lines += ["", grid(_HEADER, rows, "markdown")]
         if self.blank:
             lines += ["", "Blank: " + ", ".join(f"`{k}`" for k in self.blank)]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import itertools
 import keyword
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -145,7 +146,11 @@ class Graph:
     # ------------------------------------------------------------------ building
 
     def check_name(self, name: object) -> str:
-        """``name`` if it can name a new node; a clear error otherwise."""
+        """``name`` (NFKC-normalised, Python's rule for identifiers: ``ｘ`` is ``x``) if it
+        can name a new node; a clear error otherwise."""
+        written = name
+        if isinstance(name, str):
+            name = unicodedata.normalize("NFKC", name)
         if not isinstance(name, str) or not name.isidentifier():
             raise InvalidNameError(
                 f"invalid node name {name!r}: use letters, digits and '_' and do not start "
@@ -159,9 +164,12 @@ class Graph:
         if name in self._names:
             eq = self.equations[self._names[name]]
             what = "an input" if eq.is_input else f"defined as {eq.definition}"
+            alike = (
+                f" (written {written!r}, which Python reads as {name!r})" if written != name else ""
+            )
             raise DuplicateNameError(
-                f"name {name!r} is already used in this trace ({what}); every node needs its "
-                f"own name, e.g. {name}_2"
+                f"name {name!r}{alike} is already used in this trace ({what}); every node "
+                f"needs its own name, e.g. {name}_2"
             )
         return name
 
@@ -186,7 +194,7 @@ class Graph:
         self.symbols.append(sym)
         self.consumers.append([])
         self._index[sym] = i
-        self._names[name] = i
+        self._names[sym.name] = i
         for p in parents:
             self.consumers[p].append(i)
         return eq
@@ -248,7 +256,7 @@ class Graph:
         """The index of a node given as Symbol or name; clear errors otherwise."""
         if isinstance(node, str):
             try:
-                return self._names[node]
+                return self._names[unicodedata.normalize("NFKC", node)]
             except KeyError:
                 raise NotANodeError(
                     f"no node named {node!r} in this trace (nodes: {self.names_list()})"
@@ -264,8 +272,8 @@ class Graph:
         )
 
     def has_name(self, name: str) -> bool:
-        """Whether a node is called ``name``."""
-        return name in self._names
+        """Whether a node is called ``name`` (after NFKC normalisation)."""
+        return unicodedata.normalize("NFKC", name) in self._names
 
     def names_list(self, limit: int = 20) -> str:
         """The first ``limit`` node names, for error messages."""

@@ -117,8 +117,8 @@ class Trace(Renderable):
                 raise TraceError(
                     f"{len(names)} input names ({' '.join(names)}) but {len(vals)} values"
                 )
-        for n in names:  # validate every name before adding any
-            self.graph.check_name(n)
+        # Validate (and NFKC-normalise) every name before adding any.
+        names = [self.graph.check_name(n) for n in names]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise DuplicateNameError(f"input name {dup!r} is given twice")

@@ -345,7 +345,7 @@ class Trace(Renderable):
     # ------------------------------------------------------- other front ends
 
     @classmethod
-    def from_expr(cls, expr: Any, name: Any = "y", inputs: Any = None, **options: Any) -> Trace:
+    def from_expr(cls, expr: Any, name: Any = None, inputs: Any = None, **options: Any) -> Trace:
         """Decompose a plain SymPy expression into named primitive steps (see
         :mod:`symtrace.decompose`)."""
         trace = cls()

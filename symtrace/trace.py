@@ -82,6 +82,8 @@ class Trace(Renderable):
         >>> t.input("x_1", 2.5)
         x_1
         """
+        if value is not None:  # a bad value adds no node
+            check_input_value(str(name), value)
         sym = self.graph.add(name).symbol
         if value is not None:
             self.set({sym: value})

@@ -120,3 +120,10 @@ def test_cli_json_is_strict(tmp_path, capsys) -> None:
 
     data = json.loads(capsys.readouterr().out, parse_constant=reject)
     assert data["answers"][0]["verdict"] == "wrong"
+
+
+def test_a_refused_input_value_adds_no_node() -> None:
+    t = Trace()
+    with pytest.raises(InvalidValueError):
+        t.input("a", 10**400)
+    assert len(t) == 0 and t.input("a", 1).name == "a"

@@ -663,14 +663,11 @@ def _d_sigmoid(v: Value) -> None:  # sigmoid' = s (1 - s)
 
 
 def _d_custom(v: Value) -> None:
+    """A hand-made node's own ``_backward``; without one, no gradient flows through it
+    (micrograd's default ``_backward`` does nothing)."""
     fn = getattr(v, "_custom", None)
-    if fn is None:
-        raise UsageError(
-            f"no derivative rule for op {v._op!r} of {v!r}: use one of "
-            f"{', '.join(repr(k) for k in _KINDS)} or '**<number>', or assign the node a "
-            "_backward function"
-        )
-    fn()
+    if fn is not None:
+        fn()
 
 
 _BACKWARD: dict[str, Callable[[Value], None] | None] = {

@@ -408,6 +408,7 @@ class RandomPoints:
         self.count = count
         self.seed = seed
         self._points: list[dict[sympy.Symbol, float]] | None = None
+        self._exact: dict[int, dict[sympy.Symbol, sympy.Expr]] = {}  # -1: the trace's values
 
     @property
     def points(self) -> list[dict[sympy.Symbol, float]]:
@@ -483,20 +484,29 @@ class RandomPoints:
             return None
         told = 0
         base = self.base
-        at_base = [] if base is None else [dict(zip(graph.symbols, base, strict=True))]
-        for point in at_base + self.points[:points]:
+        tried: list[Mapping[sympy.Symbol, float | None]] = []
+        if base is not None:
+            tried.append(dict(zip(graph.symbols, base, strict=True)))
+        first = len(tried)
+        tried += self.points[:points]
+        for k, point in enumerate(tried):
             if any(point[graph.symbols[i]] is None for i in needed if eqs[i].is_input):
                 continue
-            exact: dict[sympy.Symbol, sympy.Expr] = {}
+            # Kept per point: every claim of a check reuses the nodes computed so far.
+            exact = self._exact.setdefault(k - first, {})
             try:
                 for i in needed:
                     sym = graph.symbols[i]
+                    if sym in exact:
+                        continue
                     if eqs[i].is_input:
                         exact[sym] = sympy.Float(point[sym], PRECISE_DIGITS)
                     else:
-                        exact[sym] = eqs[i].rhs.evalf(PRECISE_DIGITS, subs=exact)
-                sides = [sympy.sympify(e).evalf(40, subs=exact) for e in (claim, expected)]
-            except (ArithmeticError, ValueError, TypeError, RecursionError):
+                        at = {graph.symbols[p]: exact[graph.symbols[p]] for p in eqs[i].parents}
+                        exact[sym] = eqs[i].rhs.evalf(PRECISE_DIGITS, subs=at)
+                at = {s: exact[s] for s in free}
+                sides = [sympy.sympify(e).evalf(40, subs=at) for e in (claim, expected)]
+            except (ArithmeticError, ValueError, TypeError, RecursionError, KeyError):
                 continue
             real = [v.is_Number and v.is_finite for v in sides]
             if real[1] and not real[0] and sides[0].is_finite:

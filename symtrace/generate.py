@@ -248,10 +248,10 @@ def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy
     # When every op keeps integers integers (the binary ops and square), so do the values.
     integers_only = all(o == "square" for o in g.unary)
     text, value = "", sympy.Integer(0)
-    for _attempt in range(60):
-        op, operands = _operation(g, kind, want_reuse)
+    for attempt in range(60):
+        op, operands = _operation(g, kind, want_reuse, stuck=attempt >= 20)
         text = OPS[op][1].format(*operands)
-        expr_args = [g.values[o] if o in g.values else sympy.Integer(int(o)) for o in operands]
+        expr_args = [g.values[o] if o in g.values else sympy.Rational(o) for o in operands]
         value = OPS[op][2](*expr_args)
         number = _value(value)
         if (
@@ -264,20 +264,34 @@ def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy
     return None
 
 
-def _operation(g: _Graph, kind: str, want_reuse: bool) -> tuple[str, list[str]]:
-    """An op and its operands (node names or integer literals) for a ``kind`` step."""
+def _operation(
+    g: _Graph, kind: str, want_reuse: bool, stuck: bool = False
+) -> tuple[str, list[str]]:
+    """An op and its operands (node names or number literals) for a ``kind`` step;
+    ``stuck`` (many draws failed) combines the node with a number instead (``exp`` of an
+    ``exp`` chain overflows whatever is drawn)."""
     rng, binary, unary = g.rng, g.binary, g.unary
     first = g.unused[0]
     if kind == "merge" and binary:
         return rng.choice(binary), [first, g.unused[1]]
+    if stuck and binary:
+        return rng.choice(binary), [first, _literal(g)]
     if binary and (g.fan_out or not unary) and (want_reuse or rng.random() < 0.6):
         op = rng.choice(binary)
         used = [n for n in g.values if n not in g.unused]
         other = rng.choice(used) if g.fan_out and used else None
-        operands = [first, other if other is not None else str(rng.randint(2, 3))]
+        operands = [first, other if other is not None else _literal(g)]
         if rng.random() < 0.5 and op != "sub":
             operands.reverse()
         return op, operands
     if unary:
         return rng.choice(unary), [first]
-    return rng.choice(binary), [first, str(rng.randint(2, 3))]
+    return rng.choice(binary), [first, _literal(g)]
+
+
+def _literal(g: _Graph) -> str:
+    """A number to combine with a node: 2 or 3, or also 1/2 when values need not be
+    integers (so that chains of ``exp`` and ``mul`` can shrink as well as grow)."""
+    if all(o == "square" for o in g.unary):
+        return str(g.rng.randint(2, 3))
+    return g.rng.choice(["2", "3", "1/2"])

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import itertools
 import keyword
+import reprlib
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -70,6 +71,11 @@ NodeLike: TypeAlias = sympy.Symbol | str
 
 KINDS = ("scalar",)
 """The kinds of node value; matrix-valued nodes will add ``"matrix"``."""
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60  # names quoted in error messages
+_SHORT.maxother = 60
 
 
 class Builder(Protocol):
@@ -151,25 +157,28 @@ class Graph:
         written = name
         if isinstance(name, str):
             name = unicodedata.normalize("NFKC", name)
+        shown = _SHORT.repr(name)  # a 100 KB name is not quoted whole
         if not isinstance(name, str) or not name.isidentifier():
             raise InvalidNameError(
-                f"invalid node name {name!r}: use letters, digits and '_' and do not start "
+                f"invalid node name {shown}: use letters, digits and '_' and do not start "
                 "with a digit (e.g. 'x1', 'w_12', 'alpha')"
             )
         if keyword.iskeyword(name) or name.startswith("__"):
             raise InvalidNameError(
-                f"invalid node name {name!r}: Python keywords and names starting with '__' "
-                f"are reserved; pick another name (e.g. {name + '_'!r})"
+                f"invalid node name {shown}: Python keywords and names starting with '__' "
+                f"are reserved; pick another name (e.g. {_SHORT.repr(name + '_')})"
             )
         if name in self._names:
             eq = self.equations[self._names[name]]
             what = "an input" if eq.is_input else f"defined as {eq.definition}"
             alike = (
-                f" (written {written!r}, which Python reads as {name!r})" if written != name else ""
+                f" (written {_SHORT.repr(written)}, which Python reads as {shown})"
+                if written != name
+                else ""
             )
             raise DuplicateNameError(
-                f"name {name!r}{alike} is already used in this trace ({what}); every node "
-                f"needs its own name, e.g. {name}_2"
+                f"name {shown}{alike} is already used in this trace ({what}); every node "
+                f"needs its own name, e.g. {_SHORT.repr(name + '_2')[1:-1]}"
             )
         return name
 

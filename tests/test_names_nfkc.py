@@ -47,3 +47,11 @@ def test_exercise_keys_are_normalised() -> None:
     assert ex.check().ok
     with pytest.raises(ExerciseError, match="already used"):
         loads(f'[inputs]\n"{FULLWIDTH_X}" = 3\nx = 2\n[define]\nL = "x"\n')
+
+
+def test_a_huge_name_is_quoted_as_an_excerpt() -> None:
+    t = Trace()
+    t.input("a" * 5000)
+    with pytest.raises(DuplicateNameError) as info:
+        t.input("a" * 5000)
+    assert len(str(info.value)) < 300

@@ -53,6 +53,15 @@ def test_a_huge_power_of_a_sum_is_judged_in_bounded_time() -> None:
     assert r["dL/da"].verdict == "wrong"
 
 
+@pytest.mark.parametrize("depth", [4, 30])
+def test_a_tower_of_exps_too_large_for_any_arithmetic_is_wrong(depth: int) -> None:
+    claim = "c"
+    for _ in range(depth):
+        claim = f"exp({claim})"
+    r = finishes_within(30, micrograd_lecture().check, {"dL/da": claim})
+    assert r["dL/da"].verdict == "wrong"
+
+
 def test_an_answer_not_real_at_the_values_is_wrong_and_json_is_strict() -> None:
     r = micrograd_lecture().check({"dL/db": "log(b)", "L": "log(b)"})
     assert {a.verdict for a in r.values()} == {"wrong"}

@@ -505,8 +505,18 @@ class RandomPoints:
                         at = {graph.symbols[p]: exact[graph.symbols[p]] for p in eqs[i].parents}
                         exact[sym] = eqs[i].rhs.evalf(PRECISE_DIGITS, subs=at)
                 at = {s: exact[s] for s in free}
-                sides = [sympy.sympify(e).evalf(40, subs=at) for e in (claim, expected)]
+                want = sympy.sympify(expected).evalf(40, subs=at)
             except (ArithmeticError, ValueError, TypeError, RecursionError, KeyError):
+                continue
+            try:
+                sides = [sympy.sympify(claim).evalf(40, subs=at), want]
+            except OverflowError:
+                # Too large even for 60-digit arithmetic (exp(exp(exp(exp(c))))), where
+                # the expected value is a number: not the same value.
+                if want.is_Number and want.is_finite:
+                    return False
+                continue
+            except (ArithmeticError, ValueError, TypeError, RecursionError):
                 continue
             real = [v.is_Number and v.is_finite for v in sides]
             if real[1] and not real[0] and sides[0].is_finite:

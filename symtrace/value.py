@@ -217,7 +217,7 @@ class Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data + o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -235,7 +235,7 @@ class Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data - o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -253,7 +253,7 @@ class Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data * o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -361,7 +361,7 @@ class Value:
         return self._result(s, (self,), "sigmoid")
 
     def _result(self, data: float, parents: tuple[Value, ...], kind: str) -> Value:
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = data
         out.grad = 0.0
         out._parents = parents

@@ -816,3 +816,18 @@ def test_from_expr_default_output_name_never_collides_with_an_input() -> None:
     t = Trace.from_expr(sympy.log(x * y * (x + y)) / (x - y) ** 2)
     assert t.nodes[-1].name == "y_out"
     assert Trace.from_expr(2 * x).nodes[-1].name == "y"
+
+
+def test_a_subclass_works_like_micrograds() -> None:
+    # micrograd's operators build plain Values; so do symtrace's (a subclass's own
+    # __init__ state is never skipped on a half-made instance).
+    class Param(Value):
+        def __init__(self, data: float, name: str = "") -> None:
+            super().__init__(data, label=name)
+            self.m = 0.0
+
+    w = Param(2.0, "w")
+    y = w * 3 + 1
+    assert type(y) is Value and w.m == 0.0
+    y.backward()
+    assert w.grad == 3.0

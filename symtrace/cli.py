@@ -27,7 +27,7 @@ from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
-from .exercise import load, load_key, load_submission
+from .exercise import load, load_key, load_submission, short_message
 from .generate import generate
 from .grade import (
     as_json_lines,
@@ -93,14 +93,17 @@ def explain(path: str, fmt: str = "text") -> str:
     t, out = ex.trace, ex.output
     parts = []
     title = ex.title or path
+    # Title and description come from the file: escaped for the format they land in.
     if fmt == "markdown":
-        parts.append(f"## {title}\n")
+        parts.append(f"## {nt.markdown_escape(title, newlines=False)}\n")
     elif fmt == "latex":
-        parts.append(f"\\section*{{{nt.latex_escape(title)}}}\n")
+        parts.append(f"\\section*{{{nt.latex_escape(nt.terminal_safe(title, False))}}}\n")
     else:
-        parts.append(f"{title}\n{'=' * len(title)}\n")
+        title = nt.terminal_safe(title, newlines=False)
+        parts.append(f"{title}\n{'=' * nt.width(title)}\n")
     if ex.description:
-        parts.append(ex.description + "\n")
+        escape = {"markdown": nt.markdown_escape, "latex": _latex_paragraphs}
+        parts.append(escape.get(fmt, nt.terminal_safe)(ex.description) + "\n")
     views = [
         t.table(out, mode="forward"),
         t.derivation(out),
@@ -108,6 +111,11 @@ def explain(path: str, fmt: str = "text") -> str:
     ]
     parts.extend(RENDER[fmt](view) for view in views)
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
+
+
+def _latex_paragraphs(text: str) -> str:
+    """Running text for LaTeX: escaped, its blank lines kept as paragraph breaks."""
+    return "\n\n".join(nt.latex_escape(p) for p in text.split("\n\n"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -244,11 +252,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             report = load(path).check()
         except SymtraceError as exc:
-            err.write(f"symtrace check: {exc}\n")
+            err.write(f"symtrace check: {short_message(str(exc))}\n")
             status = EXIT_INVALID
             continue
         if args.format == "json":
-            out.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(report.as_dict(), ensure_ascii=False, allow_nan=False) + "\n")
         else:
             if not first:
                 out.write("\n")
@@ -383,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sheet(args, out, err)
         return _new(args, out, err)
     except SymtraceError as exc:
-        err.write(f"symtrace {args.command}: {exc}\n")
+        err.write(f"symtrace {args.command}: {short_message(str(exc))}\n")
         return EXIT_INVALID
     except KeyboardInterrupt:
         err.write("symtrace: interrupted\n")
@@ -391,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback
         where = traceback.extract_tb(exc.__traceback__)[-1]
         err.write(
-            f"symtrace {args.command}: internal error: {type(exc).__name__}: {exc} "
+            f"symtrace {args.command}: internal error: {type(exc).__name__}: "
+            f"{short_message(str(exc))} "
             f"(at {Path(where.filename).name}:{where.lineno}); {BUG_HINT}\n"
         )
         return EXIT_INTERNAL

@@ -56,6 +56,7 @@ log(x1*x2*(x1 + x2))/(x1 - x2)**2
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -167,6 +168,14 @@ def _as_expr(obj: Any, what: str) -> sympy.Expr:
     return obj
 
 
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_out``, ``name_out2``, ... whichever is not taken."""
+    if name not in taken:
+        return name
+    candidates = (f"{name}_out{k if k > 1 else ''}" for k in itertools.count(1))
+    return next(c for c in candidates if c not in taken)
+
+
 def _outputs(expr: Any, name: Any) -> list[tuple[str, sympy.Expr]]:
     """The (name, expression) of each output."""
     if isinstance(expr, Mapping):
@@ -235,7 +244,7 @@ def _input_names(free: Iterable[sympy.Symbol], inputs: Any) -> list[str]:
 def from_expr(
     trace: Builder,
     expr_or_exprs: Any,
-    name: str | Sequence[str] = "y",
+    name: str | Sequence[str] | None = None,
     inputs: Iterable[sympy.Symbol | str] | str | None = None,
     *,
     names: Mapping[sympy.Expr, str] | None = None,
@@ -250,7 +259,9 @@ def from_expr(
 
     ``expr_or_exprs`` is one expression (its node is named ``name``), a sequence of
     expressions (named by the sequence ``name``, or ``y1, y2, ...`` from a string
-    ``name``), or a mapping ``{name: expression}``.  Intermediate steps are named
+    ``name``), or a mapping ``{name: expression}``.  Without ``name`` the output is
+    ``y`` (``y1, y2, ...``), or ``y_out`` (``y_out2``, ...) when an input is already
+    called that.  Intermediate steps are named
     ``t1, t2, ...`` (``prefix``), skipping every name already taken; ``names`` maps
     subexpressions to the names you want for them instead.  ``inputs`` orders the
     inputs (Symbols or names; default: sorted by name; unused extra inputs are
@@ -275,7 +286,7 @@ def from_expr(
     >>> [(s, t.definition(s)) for s in t.nodes]
     [(x, x), (y, y), (t1, sin(x)), (u, t1**2), (v, t1*y)]
     """
-    outputs = _outputs(expr_or_exprs, name)
+    outputs = _outputs(expr_or_exprs, "y" if name is None else name)
     if not isinstance(prefix, str) or not prefix.isidentifier():
         raise InvalidNameError(f"from_expr: prefix must be an identifier, got {prefix!r}")
     free: set[sympy.Symbol] = set()
@@ -290,6 +301,8 @@ def from_expr(
     to_trace = {s: t[s.name] for s in free}
     roots = [(n, _in_trace(e, to_trace)) for n, e in outputs]
     taken = set(input_names)
+    if name is None and not isinstance(expr_or_exprs, Mapping):
+        roots = [(_free_name(n, taken), e) for n, e in roots]
     for n, _ in roots:
         if n in taken:
             raise DuplicateNameError(

@@ -86,17 +86,35 @@ def check_input_value(name: str, value: Any) -> Number:
             f"value for input {name!r} must be a real number, got {value!r} "
             f"({type(value).__name__}).{hint}"
         )
+    if isinstance(value, sympy.Basic) and not (
+        value.is_number and value.is_extended_real and value.is_finite
+    ):
+        raise InvalidValueError(
+            f"value for input {name!r} must be a real, finite number, got {value}"
+        )
+    if not _float_finite(value):
+        raise InvalidValueError(
+            f"value for input {name!r} must be finite as a float (at most about 1.8e308), "
+            f"got {_excerpt(value)}"
+        )
     if isinstance(value, sympy.Basic):
-        if not (value.is_number and value.is_extended_real and value.is_finite):
-            raise InvalidValueError(
-                f"value for input {name!r} must be a real, finite number, got {value}"
-            )
         return value
-    if not math.isfinite(float(value)):
-        raise InvalidValueError(f"value for input {name!r} must be finite, got {value!r}")
     if isinstance(value, int | float | Fraction):
         return value
     return float(value)
+
+
+def _float_finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def _excerpt(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit number is not quoted whole)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 4000 else "a huge int"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def exact_number(value: Number) -> sympy.Expr:
@@ -145,7 +163,12 @@ def check_float(value: Any, args: Sequence[float], describe: Describe) -> float:
     if isinstance(value, complex):
         problem = f"the result {value} is complex (e.g. a negative number to a fractional power)"
     else:
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:  # an int too large for a float
+            out = math.inf
+        except TypeError:
+            out = math.nan
         if math.isfinite(out):
             return out
         problem = f"the result is {out}"

@@ -52,7 +52,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -69,7 +71,10 @@ from .parsing import parse_expression, parse_number
 from .trace import Trace
 
 __all__ = [
+    "MAX_ANSWERS",
     "MAX_FILE_BYTES",
+    "MAX_KEY_LENGTH",
+    "MAX_NODES",
     "Exercise",
     "Key",
     "Submission",
@@ -80,10 +85,21 @@ __all__ = [
     "loads",
     "loads_key",
     "loads_submission",
+    "short_message",
 ]
 
 #: Files larger than this are rejected before parsing.
 MAX_FILE_BYTES = 1_000_000
+#: At most this many inputs and definitions together (checked before the TOML is parsed).
+MAX_NODES = 10_000
+#: At most this many answers.
+MAX_ANSWERS = 2_000
+#: Keys longer than this (in characters) are rejected.
+MAX_KEY_LENGTH = 200
+#: Offending text is quoted to at most this many characters in error messages.
+EXCERPT = 40
+
+_TABLES = ("inputs", "define", "answers", "tolerance")
 
 _TOP_KEYS = ("title", "description", "output", "inputs", "define", "answers", "tolerance")
 
@@ -150,12 +166,38 @@ def load(path: str | Path) -> Exercise:
     Unreadable, oversized, non-UTF-8 or invalid files raise
     :class:`~symtrace.errors.ExerciseError` naming the file (and line and column).
     """
+    text, source = _file_text(path)
+    return loads(text, source=source)
+
+
+def _file_text(path: str | Path) -> tuple[str, str]:
+    """The UTF-8 text of a small, regular file and its name (every file symtrace reads:
+    exercises, keys, submissions); a clear :class:`~symtrace.errors.ExerciseError` else."""
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO with no writer returns at once; fstat then says what
+        # it is (no race between a check and the open: STYLE trap 17).
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ExerciseError(
+            f"{p}: {kind}; an exercise is a regular file (FIFOs, devices "
+            "and directories are not read)"
+        )
+    with os.fdopen(fd, "rb") as fh:
+        if info.st_size > MAX_FILE_BYTES:
+            raise ExerciseError(
+                f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are "
+                "small (symtrace.exercise.MAX_FILE_BYTES)"
+            )
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:
         raise ExerciseError(
             f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are small"
@@ -164,7 +206,7 @@ def load(path: str | Path) -> Exercise:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ExerciseError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    return loads(text, source=str(p))
+    return text, str(p)
 
 
 class _Locator:
@@ -275,10 +317,122 @@ def loads(text: str, source: str = "<string>") -> Exercise:
     )
 
 
+def short_message(message: str, limit: int = 400) -> str:
+    """``message`` cut in the middle to about ``limit`` characters (numbers and
+    expressions quoted from a file can be megabytes long).
+
+    >>> short_message("x" * 1000, 20)
+    'xxxxxxxxxxxxxxx ... [980 characters cut] ... xxxxx'
+    """
+    if len(message) <= limit:
+        return message
+    head, tail = limit * 3 // 4, limit // 4
+    cut = len(message) - head - tail
+    return f"{message[:head]} ... [{cut:,} characters cut] ... {message[-tail:]}"
+
+
+def _excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` quoted, cut to about ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_QUOTED_KEY = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'""")
+
+
+def _prescan(
+    text: str, source: str, tables: tuple[str, ...] = _TABLES, structured: tuple[str, ...] = ()
+) -> None:
+    """Check the shape of the document before ``tomllib`` reads it (STYLE trap 16).
+
+    An exercise is four tables of single keys with plain values: dotted keys, arrays of
+    tables, inline tables, arrays, unknown tables, overlong keys and too many entries
+    are rejected here, at once and with their line and column, so that no document
+    makes the TOML reader slow.  A key file has more ``tables``, and in its
+    ``structured`` ones (input ranges, ``[variants]``) a value may be an inline table or
+    an array.
+    """
+    table, counts = "", dict.fromkeys(tables, 0)
+    in_string: str | None = None  # the delimiter of an open multi-line string
+    for n, line in enumerate(text.split("\n"), start=1):
+        if in_string is not None:
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
+        stripped = line.lstrip()
+        col = len(line) - len(stripped) + 1
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("[") and "]" in stripped:
+            table = _header(stripped, source, n, col, tables)
+            continue
+        m = _BARE_KEY.match(stripped) or _QUOTED_KEY.match(stripped)
+        if m is None:
+            continue  # not a key: tomllib says what is wrong
+        key, rest = m.group(), stripped[m.end() :].lstrip()
+        where = f"{source}:{n}:{col}"
+        if len(key) > MAX_KEY_LENGTH:
+            raise ExerciseError(
+                f"{where}: key {_excerpt(key)} is {len(key):,} characters long; the limit is "
+                f"{MAX_KEY_LENGTH} (symtrace.exercise.MAX_KEY_LENGTH)"
+            )
+        if rest.startswith("."):
+            dotted = stripped.split("=", 1)[0].strip()
+            raise ExerciseError(
+                f"{where}: dotted key {_excerpt(dotted)}: keys in an exercise are single "
+                'names (quote a key that contains a dot: "a.b" = ...)'
+            )
+        if not rest.startswith("="):
+            continue
+        value = rest[1:].lstrip()
+        if value.startswith(("{", "[")) and table not in structured:
+            at = f"{source}:{n}:{col + len(stripped) - len(value)}"
+            raise ExerciseError(
+                f"{at}: {_excerpt(key)}: expected a number or a string, not an inline table "
+                "or an array"
+            )
+        for delim in ('"""', "'''"):
+            if value.startswith(delim) and value.count(delim) % 2 == 1:
+                in_string = delim
+        if table:
+            counts[table] += 1
+        _check_counts(counts, where)
+
+
+def _header(stripped: str, source: str, n: int, col: int, tables: tuple[str, ...]) -> str:
+    """The table a ``[header]`` line opens (one of ``tables``), else an error."""
+    m = re.match(r"\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?$", stripped)
+    if m is None or m.group(1) not in tables:
+        raise ExerciseError(
+            f"{source}:{n}:{col}: unknown top-level key (table "
+            f"{_excerpt(stripped.split('#', 1)[0].strip())}): this file has the tables "
+            f"{', '.join(f'[{t}]' for t in tables)} only"
+        )
+    return m.group(1)
+
+
+def _check_counts(counts: dict[str, int], where: str) -> None:
+    if counts.get("inputs", 0) + counts.get("define", 0) > MAX_NODES:
+        raise ExerciseError(
+            f"{where}: more than {MAX_NODES:,} inputs and definitions; the limit is "
+            "symtrace.exercise.MAX_NODES (raise it for larger files)"
+        )
+    if counts.get("answers", 0) > MAX_ANSWERS:
+        raise ExerciseError(
+            f"{where}: more than {MAX_ANSWERS:,} answers; the limit is "
+            "symtrace.exercise.MAX_ANSWERS (raise it for larger files)"
+        )
+
+
 def _read_toml(text: str, source: str) -> dict[str, Any]:
-    """The TOML document, after its size (before parsing) and top-level keys are checked."""
+    """The TOML document, after its size and shape (before parsing) and top-level keys
+    are checked."""
     if len(text) > MAX_FILE_BYTES:
-        raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+        raise ExerciseError(
+            f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters "
+            "(symtrace.exercise.MAX_FILE_BYTES)"
+        )
+    _prescan(text, source)
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:
@@ -315,24 +469,30 @@ def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) 
         except SymtraceError as exc:
             raise loc.error("inputs", name, str(exc)) from None
     later = {name: loc.line("define", name) for name in define}
+    names = trace.graph.names()  # kept up to date here: one lookup table, linear loading
     for name, raw in define.items():
-        expr = _definition(trace, name, raw, later, loc)
+        expr = _definition(names, name, raw, later, loc)
         try:
-            trace.define(name, expr)
+            node = trace.define(name, expr)
         except SymtraceError as exc:
             raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
+        names[node.name] = node
     try:
         trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
-        raise ExerciseError(f"{loc.source}: {exc}") from None
+        raise ExerciseError(f"{loc.source}: {short_message(str(exc))}") from None
     return trace
 
 
 def _definition(
-    trace: Trace, name: str, raw: Any, later: dict[str, int | None], loc: _Locator
+    names: dict[str, NodeSymbol],
+    name: str,
+    raw: Any,
+    later: dict[str, int | None],
+    loc: _Locator,
 ) -> sympy.Expr:
-    """The parsed expression of ``[define]``'s ``name``; ``later`` (name -> line) are
-    the definitions still to come, named when one is used too early."""
+    """The parsed expression of ``[define]``'s ``name`` in the nodes ``names``; ``later``
+    (name -> line) are the definitions still to come, named when one is used too early."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise loc.error(
             "define",
@@ -341,7 +501,6 @@ def _definition(
             f"got {type(raw).__name__} {raw!r}",
         )
     expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
-    names = {s.name: s for s in trace.nodes}
     try:
         return parse_expression(expr_text, names, lineno=loc.line("define", name))
     except ParseError as exc:
@@ -377,7 +536,7 @@ def _tolerances(tolerance: dict[str, Any], loc: _Locator) -> dict[str, float]:
             raise loc.error("tolerance", name, f"unknown tolerance {name!r}; use rel and abs")
         try:
             value = float(raw) if not isinstance(raw, bool) else math.nan
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value = math.nan
         if not (math.isfinite(value) and value >= 0):
             raise loc.error("tolerance", name, f"tolerance {name!r} must be a number >= 0")
@@ -493,6 +652,7 @@ def _toml_value(v: Any) -> str:
 # answers only.  Both reuse the checks above (size, TOML, tables, inputs, definitions).
 
 _KEY_KEYS = ("assignment", "seed", "points", "credit", "variants")
+_POLICY_TABLES = ("points", "credit", "variants")
 _SUBMISSION_KEYS = (
     "student",
     "assignment",
@@ -588,30 +748,13 @@ class Submission:
     name: str | None = None
 
 
-def _file_text(path: str | Path) -> tuple[str, str]:
-    """The UTF-8 text of a (small, regular) file and its name, checked as :func:`load` does."""
-    p = Path(path)
-    if p.exists() and not p.is_file():
-        raise ExerciseError(f"{p}: not a regular file")
-    try:
-        with p.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ExerciseError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ExerciseError(
-            f"{p}: the file is larger than {MAX_FILE_BYTES:,} bytes; exercise files are small"
-        )
-    try:
-        return data.decode("utf-8"), str(p)
-    except UnicodeDecodeError as exc:
-        raise ExerciseError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-
-
 def _document(text: str, source: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The TOML document (size checked before parsing), its top-level keys in ``allowed``."""
+    """The TOML document (size and shape checked before parsing, as for an exercise),
+    its top-level keys in ``allowed``."""
     if len(text) > MAX_FILE_BYTES:
         raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+    tables = tuple(t for t in allowed if t in _TABLES + _POLICY_TABLES)
+    _prescan(text, source, tables, structured=("inputs", "variants"))
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:

@@ -41,6 +41,7 @@ import operator
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sympy
 
@@ -84,7 +85,11 @@ class Worksheet:
 
 
 def _value(expr: sympy.Expr) -> float:
-    return float(expr)
+    """The float of a value; infinite when it is too large for one (``exp(exp(...))``)."""
+    try:
+        return float(expr)
+    except (OverflowError, TypeError, ValueError):
+        return math.inf
 
 
 def generate(
@@ -114,12 +119,20 @@ def generate(
         raise ExerciseError("--fan-out needs at least 2 nodes")
     rng = random.Random(seed)
     for _attempt in range(100):
-        inputs, define = _build(rng, nodes, ops, fan_out)
+        built = _build(rng, nodes, ops, fan_out)
+        if built is None:
+            continue  # some value could not be kept moderate: draw the graph again
+        inputs, define = built
         source = loads(dumps(inputs, define, {}, output="L"), source="generated")
         t, out = source.trace, source.output
         g = t.grad(out)
         if all(t.expand(g[x]) != 0 for x in t.input_nodes):
             break  # every input matters (no cancelling paths)
+    else:
+        raise ExerciseError(
+            f"could not make an exercise with {nodes} nodes from {', '.join(ops)} whose "
+            "values all stay moderate; use fewer nodes or other operations"
+        )
     exercise_answers: dict[str, None] = {}
     key_answers: dict[str, object] = {}
     for node in t.nodes:
@@ -131,7 +144,8 @@ def generate(
     if locals:
         for node in reversed(t.nodes):
             for p in t.parents(node):
-                key_answers[f"∂{node.name}/∂{p.name}"] = _nice(
+                # local:CHILD/PARENT: "∂L/∂r" would be read as the gradient dL/dr.
+                key_answers[f"local:{node.name}/{p.name}"] = _nice(
                     t.value(t.partial(node, p), exact=True)
                 )
     exercise_answers = dict.fromkeys(key_answers)
@@ -162,11 +176,14 @@ def _at_kink(op: str, args: list[sympy.Expr]) -> bool:
     return False
 
 
-def _nice(value: sympy.Expr) -> int | float:
-    """An integer when exact, else a float with 6 significant digits (judged to them)."""
+def _nice(value: sympy.Expr) -> int | str:
+    """An integer when exact, else the value rounded to 6 significant digits and written
+    with exactly those digits (``"0.731059"``, ``"5.00686e+09"``): judged to its written
+    precision, which then contains the exact value."""
     if value.is_Integer:
         return int(value)
-    return float(f"{float(value):.6g}")
+    exact = Decimal(str(sympy.N(value, 30)))
+    return format(exact, ".6g")
 
 
 @dataclass
@@ -183,8 +200,9 @@ class _Graph:
 
 def _build(
     rng: random.Random, nodes: int, ops: list[str], fan_out: bool
-) -> tuple[dict[str, int], dict[str, str]]:
-    """One random graph: input values and definitions (the last one is ``L``)."""
+) -> tuple[dict[str, int], dict[str, str]] | None:
+    """One random graph: input values and definitions (the last one is ``L``); ``None``
+    when some step found no moderate value."""
     binary = [o for o in ops if OPS[o][0] == 2]
     unary = [o for o in ops if OPS[o][0] == 1]
     n_in = rng.randint(2, min(len(_INPUT_NAMES), max(2, nodes if fan_out else nodes + 1)))
@@ -198,7 +216,10 @@ def _build(
     reuse_done = False
     for step, name in enumerate([*_NODE_NAMES[: nodes - 1], "L"]):
         want_reuse = fan_out and not reuse_done and "single" not in kinds[step + 1 :]
-        operands, text, value = _step(g, kinds[step], want_reuse)
+        got = _step(g, kinds[step], want_reuse)
+        if got is None:
+            return None
+        operands, text, value = got
         for o in operands:
             if o in g.unused:
                 g.unused.remove(o)
@@ -221,16 +242,16 @@ def _kinds(rng: random.Random, nodes: int, merges: int, fan_out: bool) -> list[s
     return kinds
 
 
-def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy.Expr]:
+def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy.Expr] | None:
     """One definition of ``kind``: its operands, its text and its value, drawn again (up
-    to 60 times) until the value is finite, moderate and not at a kink."""
+    to 60 times) until the value is finite, moderate and not at a kink; else ``None``."""
     # When every op keeps integers integers (the binary ops and square), so do the values.
     integers_only = all(o == "square" for o in g.unary)
     text, value = "", sympy.Integer(0)
-    for _attempt in range(60):
-        op, operands = _operation(g, kind, want_reuse)
+    for attempt in range(60):
+        op, operands = _operation(g, kind, want_reuse, stuck=attempt >= 20)
         text = OPS[op][1].format(*operands)
-        expr_args = [g.values[o] if o in g.values else sympy.Integer(int(o)) for o in operands]
+        expr_args = [g.values[o] if o in g.values else sympy.Rational(o) for o in operands]
         value = OPS[op][2](*expr_args)
         number = _value(value)
         if (
@@ -239,24 +260,38 @@ def _step(g: _Graph, kind: str, want_reuse: bool) -> tuple[list[str], str, sympy
             and not _at_kink(op, expr_args)
             and (value.is_Integer or not integers_only)
         ):
-            break
-    return operands, text, value
+            return operands, text, value
+    return None
 
 
-def _operation(g: _Graph, kind: str, want_reuse: bool) -> tuple[str, list[str]]:
-    """An op and its operands (node names or integer literals) for a ``kind`` step."""
+def _operation(
+    g: _Graph, kind: str, want_reuse: bool, stuck: bool = False
+) -> tuple[str, list[str]]:
+    """An op and its operands (node names or number literals) for a ``kind`` step;
+    ``stuck`` (many draws failed) combines the node with a number instead (``exp`` of an
+    ``exp`` chain overflows whatever is drawn)."""
     rng, binary, unary = g.rng, g.binary, g.unary
     first = g.unused[0]
     if kind == "merge" and binary:
         return rng.choice(binary), [first, g.unused[1]]
+    if stuck and binary:
+        return rng.choice(binary), [first, _literal(g)]
     if binary and (g.fan_out or not unary) and (want_reuse or rng.random() < 0.6):
         op = rng.choice(binary)
         used = [n for n in g.values if n not in g.unused]
         other = rng.choice(used) if g.fan_out and used else None
-        operands = [first, other if other is not None else str(rng.randint(2, 3))]
+        operands = [first, other if other is not None else _literal(g)]
         if rng.random() < 0.5 and op != "sub":
             operands.reverse()
         return op, operands
     if unary:
         return rng.choice(unary), [first]
-    return rng.choice(binary), [first, str(rng.randint(2, 3))]
+    return rng.choice(binary), [first, _literal(g)]
+
+
+def _literal(g: _Graph) -> str:
+    """A number to combine with a node: 2 or 3, or also 1/2 when values need not be
+    integers (so that chains of ``exp`` and ``mul`` can shrink as well as grow)."""
+    if all(o == "square" for o in g.unary):
+        return str(g.rng.randint(2, 3))
+    return g.rng.choice(["2", "3", "1/2"])

@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 #: Every verdict an answer can get when a class is graded, in the order reported.
-GRADE_VERDICTS = ("correct", "carried", "wrong", "blank", "unreadable")
+GRADE_VERDICTS = ("correct", "carried", "wrong", "undecided", "blank", "unreadable")
 
 
 @dataclass(frozen=True)
@@ -541,7 +541,14 @@ def _share(count: int, total: int) -> str:
     return "0%" if total == 0 else f"{round(100 * count / total)}%"
 
 
-_MARKS = {"correct": "✓", "carried": "↳", "wrong": "✗", "blank": "–", "unreadable": "?"}
+_MARKS = {
+    "correct": "✓",
+    "carried": "↳",
+    "wrong": "✗",
+    "undecided": "≟",  # the numbers agree but SymPy could not prove it: for the teacher
+    "blank": "–",
+    "unreadable": "?",
+}
 
 
 def _why(line: Line) -> str:

@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import itertools
 import keyword
+import reprlib
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -78,6 +80,11 @@ KINDS = ("scalar", "matrix")
 """The kinds of equation: ``"scalar"`` (local partials by SymPy's ``diff``, cached per
 shape) and ``"matrix"`` (a matrix input, or a definition that uses matrix nodes: numbers
 and adjoints by the rule table of :mod:`symtrace.matrices`)."""
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60  # names quoted in error messages
+_SHORT.maxother = 60
 
 
 class Builder(Protocol):
@@ -157,23 +164,33 @@ class Graph:
     # ------------------------------------------------------------------ building
 
     def check_name(self, name: object) -> str:
-        """``name`` if it can name a new node; a clear error otherwise."""
+        """``name`` (NFKC-normalised, Python's rule for identifiers: ``ｘ`` is ``x``) if it
+        can name a new node; a clear error otherwise."""
+        written = name
+        if isinstance(name, str):
+            name = unicodedata.normalize("NFKC", name)
+        shown = _SHORT.repr(name)  # a 100 KB name is not quoted whole
         if not isinstance(name, str) or not name.isidentifier():
             raise InvalidNameError(
-                f"invalid node name {name!r}: use letters, digits and '_' and do not start "
+                f"invalid node name {shown}: use letters, digits and '_' and do not start "
                 "with a digit (e.g. 'x1', 'w_12', 'alpha')"
             )
         if keyword.iskeyword(name) or name.startswith("__"):
             raise InvalidNameError(
-                f"invalid node name {name!r}: Python keywords and names starting with '__' "
-                f"are reserved; pick another name (e.g. {name + '_'!r})"
+                f"invalid node name {shown}: Python keywords and names starting with '__' "
+                f"are reserved; pick another name (e.g. {_SHORT.repr(name + '_')})"
             )
         if name in self._names:
             eq = self.equations[self._names[name]]
             what = "an input" if eq.is_input else f"defined as {eq.definition}"
+            alike = (
+                f" (written {_SHORT.repr(written)}, which Python reads as {shown})"
+                if written != name
+                else ""
+            )
             raise DuplicateNameError(
-                f"name {name!r} is already used in this trace ({what}); every node needs its "
-                f"own name, e.g. {name}_2"
+                f"name {shown}{alike} is already used in this trace ({what}); every node "
+                f"needs its own name, e.g. {_SHORT.repr(name + '_2')[1:-1]}"
             )
         return name
 
@@ -189,7 +206,7 @@ class Graph:
         ``dims=(rows, cols)`` is a matrix input; a definition that uses matrix nodes
         makes a ``"matrix"`` equation (its ``dims`` from the expression).
         """
-        self.check_name(name)
+        name = self.check_name(name)
         i = len(self.equations)
         parents: tuple[int, ...] = ()
         shape = None
@@ -218,7 +235,7 @@ class Graph:
         self.symbols.append(sym)
         self.consumers.append([])
         self._index[sym] = i
-        self._names[name] = i
+        self._names[sym.name] = i
         for p in parents:
             self.consumers[p].append(i)
         if definition is None:
@@ -288,7 +305,7 @@ class Graph:
         """The index of a node given as Symbol or name; clear errors otherwise."""
         if isinstance(node, str):
             try:
-                return self._names[node]
+                return self._names[unicodedata.normalize("NFKC", node)]
             except KeyError:
                 raise NotANodeError(
                     f"no node named {node!r} in this trace (nodes: {self.names_list()})"
@@ -304,8 +321,8 @@ class Graph:
         )
 
     def has_name(self, name: str) -> bool:
-        """Whether a node is called ``name``."""
-        return name in self._names
+        """Whether a node is called ``name`` (after NFKC normalisation)."""
+        return unicodedata.normalize("NFKC", name) in self._names
 
     def names_list(self, limit: int = 20) -> str:
         """The first ``limit`` node names, for error messages."""

@@ -66,6 +66,7 @@ __all__ = [
     "grid",
     "inline",
     "latex_escape",
+    "markdown_escape",
     "name",
     "number",
     "number_product",
@@ -74,6 +75,7 @@ __all__ = [
     "partial",
     "product",
     "tangent_symbol",
+    "terminal_safe",
     "validate_options",
     "width",
 ]
@@ -444,7 +446,7 @@ def latex_escape(text: str) -> str:
     >>> print(latex_escape("50% of dL/dx_1 ≈ ∂L/∂x & more"))
     50\\% of dL/dx\\_1 $\\approx$ $\\partial$L/$\\partial$x \\& more
     """
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(text))
 
 
 def width(s: str) -> int:
@@ -522,3 +524,51 @@ def grid(
         f"{top}\\[\n\\begin{{array}}{{{cols}}}\n\\hline\n{head} \\\\\n\\hline\n"
         f"{body}\\hline\n\\end{{array}}\n\\]"
     )
+
+
+# ----------------------------------------------------------- untrusted text
+
+_VISIBLE_WHITESPACE = {"\n", "\t"}
+
+
+def terminal_safe(text: str, newlines: bool = True) -> str:
+    """Text from a file with its control characters shown, not sent: ANSI escapes,
+    carriage returns, bidi overrides and other invisible format characters become
+    ``\\x1b``, ``\\u202e``...  Newlines and tabs are kept (``newlines=False`` makes a
+    newline a space, for one-line places such as titles).
+
+    >>> terminal_safe("red \\x1b[31mtext\\x1b[0m\\r\\u202e!")
+    'red \\\\x1b[31mtext\\\\x1b[0m\\\\r\\\\u202e!'
+    """
+    out = []
+    for ch in text:
+        if ch in _VISIBLE_WHITESPACE:
+            out.append(ch if newlines else " ")
+        elif ch == "\r" or unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]#|~$")
+_HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
+
+
+def markdown_escape(text: str, newlines: bool = True) -> str:
+    """Running text from a file made inert in Markdown: raw HTML written as entities
+    (``<script>`` is shown, not run), Markdown's punctuation backslash-escaped, control
+    characters shown (:func:`terminal_safe`).
+
+    >>> print(markdown_escape("<b>hi</b> *x* [a](b)"))
+    &lt;b&gt;hi&lt;/b&gt; \\*x\\* \\[a\\](b)
+    """
+    out = []
+    for ch in terminal_safe(text, newlines):
+        if ch in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[ch])
+        elif ch in _MARKDOWN_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

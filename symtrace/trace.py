@@ -97,6 +97,8 @@ class Trace(Renderable):
             shape = matrix_value(name, value, None).shape
         if shape is not None:
             shape = _check_shape(name, shape)
+        elif value is not None:  # a bad value adds no node
+            check_input_value(str(name), value)
         sym = self.graph.add(name, dims=shape).symbol
         if value is not None:
             self.set({sym: value})
@@ -132,8 +134,8 @@ class Trace(Renderable):
                 raise TraceError(
                     f"{len(names)} input names ({' '.join(names)}) but {len(vals)} values"
                 )
-        for n in names:  # validate every name before adding any
-            self.graph.check_name(n)
+        # Validate (and NFKC-normalise) every name before adding any.
+        names = [self.graph.check_name(n) for n in names]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise DuplicateNameError(f"input name {dup!r} is given twice")
@@ -380,7 +382,7 @@ class Trace(Renderable):
     # ------------------------------------------------------- other front ends
 
     @classmethod
-    def from_expr(cls, expr: Any, name: Any = "y", inputs: Any = None, **options: Any) -> Trace:
+    def from_expr(cls, expr: Any, name: Any = None, inputs: Any = None, **options: Any) -> Trace:
         """Decompose a plain SymPy expression into named primitive steps (see
         :mod:`symtrace.decompose`)."""
         trace = cls()

@@ -79,10 +79,9 @@ class Value:
 
     Differences from micrograd, all deliberate:
 
-    * ``backward()`` first resets the ``grad`` of every node in the graph to 0, so
-      calling it twice gives the same grads (micrograd accumulates, doubling them).
-      Gradients still accumulate over every path within one call (``a + a`` gives 2).
-      A leaf shared by two graphs keeps only the grads of the last ``backward()``.
+    * ``backward()`` accumulates into the leaves' ``grad`` as micrograd and PyTorch do
+      (zero the grads before each step); a computed node's ``grad`` is the last
+      sweep's (PyTorch's numbers: micrograd compounds them over repeated calls).
     * ``data`` is always a Python float (``Value(2).data == 2.0``); ``grad`` starts at
       ``0.0``.
     * ``a - b``, ``a / b`` and ``-a`` are recorded as one step each (ops ``'-'``,
@@ -101,6 +100,7 @@ class Value:
     """
 
     __slots__ = (
+        "__dict__",  # extra attributes (optimizer state such as ``v.m``), ``vars(v)``
         "__weakref__",
         "_arg",
         "_cache",
@@ -194,11 +194,30 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    # Pickling: the slots and extra attributes, without the per-process parts (the
+    # weak reference to the last output, the cached trace); ``_n`` is renumbered on
+    # loading, parents first, so the creation order stays a topological order in the
+    # new process.
+    _UNPICKLED = ("_root", "_cache", "__weakref__", "__dict__")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(getattr(self, "__dict__", {}))
+        for cls in type(self).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in self._UNPICKLED and hasattr(self, name):
+                    state[name] = getattr(self, name)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._n = next(_creation)
+
     def __add__(self, other: Value | float) -> Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data + o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -216,7 +235,7 @@ class Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data - o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -234,7 +253,7 @@ class Value:
         o = other if isinstance(other, Value) else _constant(other)
         if o is None:
             return NotImplemented
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = self.data * o.data
         out.grad = 0.0
         out._parents = (self, o)
@@ -342,7 +361,7 @@ class Value:
         return self._result(s, (self,), "sigmoid")
 
     def _result(self, data: float, parents: tuple[Value, ...], kind: str) -> Value:
-        out = _new(self.__class__)
+        out = _new(Value)
         out.data = data
         out.grad = 0.0
         out._parents = parents
@@ -351,21 +370,29 @@ class Value:
         return out
 
     def backward(self) -> None:
-        """Set ``grad`` of every node upstream to d(self)/d(node), by one reverse sweep.
+        """Add d(self)/d(node) into ``grad`` of every node upstream, by one reverse sweep.
 
-        Grads of the graph are reset to 0 first (so a second call gives the same
-        grads), then accumulated over every path.  Iterative: any depth works.
+        As in micrograd and PyTorch, ``backward()`` accumulates into the leaves (the
+        Values made with ``Value(...)``: parameters and inputs): two losses'
+        ``backward()`` sum their gradients, a hand-set grad is added to, and a training
+        loop zeroes the grads first (``zero_grad``).  Nodes computed from others hold
+        this sweep's gradient, as PyTorch computes it (micrograd would also add into
+        them, compounding a second call).  Iterative: any depth works.
 
         >>> a = Value(3.0)
         >>> b = a + a
-        >>> b.backward(); b.backward()
+        >>> b.backward()
         >>> a.grad
         2.0
+        >>> c = a * 4
+        >>> c.backward(); a.grad         # 2 from b, 4 from c
+        6.0
         """
         order = _topological(self)
         root = weakref.ref(self)
         for v in order:
-            v.grad = 0.0
+            if v._parents:
+                v.grad = 0.0  # this sweep's gradient; leaves accumulate
             v._root = root
         self.grad = 1.0
         rules = _BACKWARD
@@ -636,14 +663,11 @@ def _d_sigmoid(v: Value) -> None:  # sigmoid' = s (1 - s)
 
 
 def _d_custom(v: Value) -> None:
+    """A hand-made node's own ``_backward``; without one, no gradient flows through it
+    (micrograd's default ``_backward`` does nothing)."""
     fn = getattr(v, "_custom", None)
-    if fn is None:
-        raise UsageError(
-            f"no derivative rule for op {v._op!r} of {v!r}: use one of "
-            f"{', '.join(repr(k) for k in _KINDS)} or '**<number>', or assign the node a "
-            "_backward function"
-        )
-    fn()
+    if fn is not None:
+        fn()
 
 
 _BACKWARD: dict[str, Callable[[Value], None] | None] = {

@@ -274,8 +274,8 @@ def test_json_schema_is_stable() -> None:
     data = json.loads(r.to_json())
     assert list(data) == GOLDEN_REPORT_KEYS
     assert data["schema"] == SCHEMA == "symtrace.report/1"
-    assert list(data["counts"]) == ["correct", "wrong", "carried", "blank"]
-    assert data["counts"] == {"correct": 1, "wrong": 2, "carried": 1, "blank": 1}
+    assert list(data["counts"]) == ["correct", "wrong", "carried", "undecided", "blank"]
+    assert data["counts"] == {"correct": 1, "wrong": 2, "carried": 1, "undecided": 0, "blank": 1}
     for answer in data["answers"]:
         assert list(answer) == GOLDEN_ANSWER_KEYS
     first = data["answers"][0]

@@ -129,8 +129,10 @@ def test_coefficients_and_constants_stay_inline() -> None:
 
 def test_output_named_like_an_input_is_a_clear_error() -> None:
     with pytest.raises(DuplicateNameError, match=r"'y' is also an input.*name="):
-        Trace.from_expr(x * y)
+        Trace.from_expr(x * y, name="y")
     assert steps(Trace.from_expr(x * y, name="z")) == ["z = x*y"]
+    # the default name is a free one
+    assert steps(Trace.from_expr(x * y)) == ["y_out = x*y"]
 
 
 def test_division_and_negation() -> None:

@@ -127,5 +127,7 @@ def test_summary_of_the_class(in_class: Path) -> None:
     # dL/dz: wrong for dave, niaj, trent (3 of 20); correct for 12; carried for 4
     # (carol, erin, mallory, walter); blank for judy (1).
     dz = next(line for line in lines if line.startswith("dL/dz:"))
-    assert dz.startswith("dL/dz: correct 60%, carried 20%, wrong 15%, blank 5%, unreadable 0%")
+    assert dz.startswith(
+        "dL/dz: correct 60%, carried 20%, wrong 15%, undecided 0%, blank 5%, unreadable 0%"
+    )
     assert "most common mistake: sign" in dz

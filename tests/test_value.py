@@ -264,21 +264,52 @@ def test_lecture_manual_backward_steps() -> None:
 # ------------------------------------------------------------------ backward()
 
 
-def test_backward_twice_gives_the_same_grads() -> None:
-    v = lecture_graph()
-    v["L"].backward()
-    first = [x.grad for x in v.values()]
-    v["L"].backward()
-    assert [x.grad for x in v.values()] == first
-
-
-def test_backward_resets_stale_grads_of_the_graph() -> None:
+def test_backward_accumulates_like_micrograd() -> None:
+    # micrograd and PyTorch: two losses' backward() sum their gradients; a hand-set
+    # grad is kept and added to.
     a = Value(2.0)
-    y = a * a
-    a.grad = 123.0
-    y.grad = -7.0
+    (a * 1.5).backward()
+    (a * 3.5).backward()
+    assert a.grad == 5.0
+    b = Value(2.0)
+    y = b * b
+    b.grad = 123.0
     y.backward()
-    assert (a.grad, y.grad) == (4.0, 1.0)
+    assert (b.grad, y.grad) == (127.0, 1.0)
+
+
+def test_backward_twice_doubles_as_in_micrograd() -> None:
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    y.backward()
+    assert x.grad == 12.0
+
+
+def test_value_pickles_with_the_right_gradients_in_a_fresh_process() -> None:
+    import pickle
+    import subprocess
+    import sys
+
+    x, y = Value(3.0, label="x"), Value(2.0, label="y")
+    L = x * x * y + y * y * x
+    L.m = 0.25
+    code = (
+        "import pickle, sys\n"
+        "from symtrace import Value\n"
+        "junk = [Value(1.0) * 2 for _ in range(5)]\n"  # the creation counter restarts
+        "L, x, y = pickle.loads(sys.stdin.buffer.read())\n"
+        "L.backward()\n"
+        "print(x.grad, y.grad, L.m)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps((L, x, y)),
+        capture_output=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode().split() == ["16.0", "21.0", "0.25"]
 
 
 def test_deep_chain_without_recursion_error() -> None:
@@ -387,7 +418,8 @@ def test_micrograd_attributes() -> None:
     assert repr(c) == "Value(data=-5.0, grad=0.0)"
     assert (a**2)._op == "**2" and a.relu()._op == "ReLU" and a.tanh()._op == "tanh"
     assert (a - b)._op == "-" and (a / b)._op == "/" and (-a)._op == "neg"
-    assert not hasattr(a, "__dict__")  # __slots__
+    a.m = 0.5  # extra attributes (optimizer state), as on micrograd's Value
+    assert vars(a) == {"m": 0.5}
 
 
 def test_numbers_on_either_side() -> None:
@@ -406,6 +438,7 @@ def test_numbers_on_either_side() -> None:
         "a ** -1": (a**-1, 0.25, -0.0625),
     }
     for what, (y, data, grad) in cases.items():
+        a.grad = 0.0  # backward() accumulates, as micrograd's does
         y.backward()
         assert (y.data, a.grad) == (data, grad), what
 
@@ -483,9 +516,11 @@ def test_custom_backward_closure() -> None:
     th.backward()
     assert x.grad == 1 - t**2 and th._op == "tanh"
     assert str(th.expr) == "tanh(x)" and str(x.grad_expr) == "1 - tanh(x)**2"
+    # An unknown op without a _backward passes no gradient, as in micrograd.
+    a.grad = 0.0
     unknown = Value(1.0, (a,), "mystery")
-    with pytest.raises(TypeError, match="no derivative rule for op 'mystery'"):
-        unknown.backward()
+    unknown.backward()
+    assert (unknown.grad, a.grad) == (1.0, 0.0)
 
 
 # -------------------------------------------------------------- symbolic views
@@ -770,3 +805,29 @@ def test_random_programs_value_trace_and_differences_agree(
             assert g.value(v.symbol) == pytest.approx(v.grad, rel=1e-9, abs=1e-12)
         else:  # not upstream of the output
             assert v.grad == 0.0
+
+
+def test_from_expr_default_output_name_never_collides_with_an_input() -> None:
+    import sympy
+
+    from symtrace import Trace
+
+    x, y = sympy.symbols("x y", positive=True)
+    t = Trace.from_expr(sympy.log(x * y * (x + y)) / (x - y) ** 2)
+    assert t.nodes[-1].name == "y_out"
+    assert Trace.from_expr(2 * x).nodes[-1].name == "y"
+
+
+def test_a_subclass_works_like_micrograds() -> None:
+    # micrograd's operators build plain Values; so do symtrace's (a subclass's own
+    # __init__ state is never skipped on a half-made instance).
+    class Param(Value):
+        def __init__(self, data: float, name: str = "") -> None:
+            super().__init__(data, label=name)
+            self.m = 0.0
+
+    w = Param(2.0, "w")
+    y = w * 3 + 1
+    assert type(y) is Value and w.m == 0.0
+    y.backward()
+    assert w.grad == 3.0

@@ -108,18 +108,22 @@ def test_sgd_lowers_the_loss() -> None:
     assert losses[-1] < 0.25 * losses[0]
 
 
-def test_backward_without_zero_grad_gives_the_same_step() -> None:
-    # backward() resets the graph's grads itself: forgetting zero_grad is harmless.
-    a, b = MLP(3, [4, 4, 1]), MLP(3, [4, 4, 1])
-    for _ in range(3):
-        la, lb = loss_of(a), loss_of(b)
-        a.zero_grad()
-        la.backward()
-        lb.backward()
-        for p, q in zip(a.parameters(), b.parameters(), strict=True):
-            assert p.grad == q.grad
-            p.data -= 0.05 * p.grad
-            q.data -= 0.05 * q.grad
+def test_two_losses_accumulate_into_the_leaves_as_in_micrograd_and_pytorch() -> None:
+    engine = pytest.importorskip("micrograd.engine")
+    torch = pytest.importorskip("torch")
+
+    def grads(value: type) -> list[float]:
+        a, b = value(-4.0), value(2.0)
+        (a * b + b**3).backward()
+        ((a + b).relu() * a + b * 2).backward()
+        return [a.grad, b.grad]
+
+    ta = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (ta * tb + tb**3).backward()
+    ((ta + tb).relu() * ta + tb * 2).backward()
+    expected = [ta.grad.item(), tb.grad.item()]
+    assert grads(Value) == pytest.approx(expected) == grads(engine.Value)
 
 
 def test_loss_trace_gradient_matches_backward() -> None:

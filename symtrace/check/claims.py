@@ -14,14 +14,14 @@ Strings are read by symtrace's safe parser, never evaluated; the rules are in th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import sympy
 
-from ..errors import ExerciseError, NonRealValueError, ParseError
+from ..errors import ExerciseError, NodeKeyError, NonRealValueError, ParseError
 from ..evaluation import expression_value
 from ..graph import Graph
 from ..parsing import ParseLimits, parse_expression, parse_number
@@ -81,7 +81,7 @@ def read_claim(
         if number is not None:
             return Claim(raw, _finite(number[0], key), None, number[1])
         try:
-            expr = parse_expression(text, graph.names(), limits=ANSWER_LIMITS, lineno=lineno)
+            expr = parse_expression(text, _Names(graph), limits=ANSWER_LIMITS, lineno=lineno)
         except ParseError as exc:
             raise ParseError(
                 f"answer {key!r}: {exc}", exc.text, exc.lineno, exc.col_offset, exc.unknown_name
@@ -107,6 +107,28 @@ def read_claim(
         except NonRealValueError:
             value = math.nan
     return Claim(raw, value, expr, None)
+
+
+class _Names(Mapping[str, sympy.Expr]):
+    """The graph's node names as a mapping, without copying them (an exercise with
+    thousands of answers and nodes reads each answer in time independent of the nodes)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def __getitem__(self, name: str) -> sympy.Expr:
+        if not isinstance(name, str) or not self.graph.has_name(name):
+            raise NodeKeyError(f"no node named {name!r}")
+        return self.graph.symbols[self.graph.index(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.graph.has_name(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (s.name for s in self.graph.symbols)
+
+    def __len__(self) -> int:
+        return len(self.graph)
 
 
 def _normalize(text: str) -> str:

@@ -30,6 +30,22 @@ __all__ = ["Grader", "Options", "check"]
 
 _SYMBOLIC_STEP_NODES = 100  # larger traces: symbolic forms only on request
 _SUBSET_LIMIT = 6
+_SYMBOLIC_OPS = 300  # simplify only expressions this small ...
+_EXPANSION_TERMS = 2_000  # ... whose powers of sums expand to at most this many terms
+
+
+def _bounded(expr: sympy.Expr) -> bool:
+    """Whether ``simplify`` on ``expr`` is bounded work: few operations, and no power of a
+    sum that expands to many terms (``(a + b + c + f)**1000``: 1.7e8 terms)."""
+    if sympy.count_ops(expr) > _SYMBOLIC_OPS:
+        return False
+    for p in expr.atoms(sympy.Pow):
+        n = p.exp
+        if isinstance(p.base, sympy.Add) and n.is_Rational and abs(n) > 1:
+            k = abs(int(n)) if n.is_Integer else abs(int(n.p)) + 1
+            if math.comb(k + len(p.base.args) - 1, k) > _EXPANSION_TERMS:
+                return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -223,7 +239,7 @@ class Grader:
         claim = self.claims[key]
         if self.student is None:  # no values: symbolic claims only
             expr = claim.expr
-            return "correct" if expr is not None and self.symbolic_verdict(q, expr) else "wrong"
+            return "wrong" if expr is None else self.symbolic_verdict(q, expr)
         if self.by_quantity[q] is claim:
             return verdicts[q]
         # A second key for the same quantity: judged against the same formula.
@@ -232,11 +248,12 @@ class Grader:
     def verdict(self, q: Quantity, claim: Claim, computed: Tracked) -> str:
         """Judge ``claim`` given what the formula gives from the student's answers."""
         if claim.expr is not None:
-            if self.symbolic_verdict(q, claim.expr):
-                return "correct"
+            status = self.symbolic_verdict(q, claim.expr)
+            if status == "correct":
+                return status
             if computed.tainted and self.close(claim, computed.value):
                 return "carried"
-            return "wrong"
+            return status
         lo, hi = self.ranges[q]
         if self.close(claim, lo, lo, hi):
             return "correct"
@@ -305,34 +322,52 @@ class Grader:
             slack = max(self.options.rel_tol * max(abs(lo), abs(hi), abs(c)), self.options.abs_tol)
         return lo - slack <= c <= hi + slack
 
-    def symbolic_verdict(self, q: Quantity, expr: sympy.Expr) -> bool:
-        """Whether the symbolic claim ``expr`` is the expected expression (note kept)."""
-        same, note = self.equivalent(expr, self.expected_symbolic(q))
+    def symbolic_verdict(self, q: Quantity, expr: sympy.Expr) -> str:
+        """``correct``, ``wrong`` or ``undecided``: whether the symbolic claim ``expr`` is
+        the expected expression (note kept)."""
+        status, note = self.equivalent(expr, self.expected_symbolic(q))
         self.symbolic_notes[q] = note
-        return same
+        return status
 
-    def equivalent(self, claim: sympy.Expr, expected: sympy.Expr) -> tuple[bool, str | None]:
-        """Symbolic equivalence, with the random points as a numeric second opinion."""
+    def equivalent(self, claim: sympy.Expr, expected: sympy.Expr) -> tuple[str, str | None]:
+        """Symbolic equivalence, decided numerically first, with bounded symbolic work.
+
+        Floats at the random points, then the same points with 60 digits
+        (:meth:`RandomPoints.precise`): a difference at either is ``wrong``.  Then
+        ``simplify``, only on expressions whose expansion stays small (for rational
+        functions that decides it); when it cannot prove the difference 0, the verdict is
+        ``undecided`` and the note says why.
+        """
         diff = claim - expected
         if diff == 0:
-            return True, None
+            return "correct", None
         agree = self.random.agreeing(claim, expected)
         if agree is None:
-            return False, None
-        if sympy.count_ops(diff) <= 300:
+            return "wrong", None
+        precise = self.random.precise(claim, expected)
+        if precise is False:
+            return "wrong", None
+        if _bounded(diff):
             expanded = self.graph.expand(diff)
-            for form in (diff, expanded, expanded.rewrite(sympy.exp)):
+            forms = [diff] + ([expanded, expanded.rewrite(sympy.exp)] if _bounded(expanded) else [])
+            for form in forms:
                 try:
                     if sympy.simplify(form) == 0:
-                        return True, None
+                        return "correct", None
                 except (RecursionError, TypeError, ValueError, NotImplementedError):
                     continue
-        if agree >= max(1, self.options.random_points // 2 + 1):
-            return True, (
-                f"judged equal numerically at {agree} random points; SymPy's simplify could "
-                "not prove it"
+            if expanded.is_rational_function():
+                return "wrong", None  # cancel decides rational functions: not 0
+        if precise is None and not agree:
+            return "undecided", (
+                "undecided: the expression could not be evaluated at the random points and "
+                "SymPy could not decide whether it is the expected one"
             )
-        return False, None
+        digits = "to 30 digits" if precise else "in floating point"
+        return "undecided", (
+            f"undecided: equal {digits} at the random points, but SymPy could not prove "
+            "it is the same formula"
+        )
 
     # -- expected quantities ----------------------------------------------------------
 

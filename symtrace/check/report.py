@@ -7,6 +7,7 @@ schema ``symtrace.report/1`` (:meth:`Report.as_dict`, :meth:`Report.to_json`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,14 @@ import sympy
 
 from ..display import Renderable
 from ..errors import OptionError
-from ..notation import check_format, grid, latex_escape, number
+from ..notation import (
+    check_format,
+    grid,
+    latex_escape,
+    markdown_escape,
+    number,
+    terminal_safe,
+)
 from .keys import Kind
 
 __all__ = [
@@ -30,7 +38,7 @@ __all__ = [
 ]
 
 SCHEMA = "symtrace.report/1"
-VERDICTS = ("correct", "wrong", "carried")
+VERDICTS = ("correct", "wrong", "carried", "undecided")
 
 
 @dataclass(frozen=True)
@@ -99,17 +107,38 @@ class Answer:
             "claimed": self.claimed
             if isinstance(self.claimed, int | float) and not isinstance(self.claimed, bool)
             else str(self.claimed),
-            "claimed_value": self.claimed_value,
-            "expected": self.expected,
+            "claimed_value": _finite_or_none(self.claimed_value),
+            "expected": _finite_or_none(self.expected),
             "expected_symbolic": expr_text(self.expected_symbolic),
             "step": self.step,
             "explanation": self.explanation,
             "mistake": self.mistake,
             "note": self.note,
-        }
+        } | _non_finite_reasons(self.claimed_value, self.expected)
         if self.points is not None:
             data["points"] = self.points
         return data
+
+
+def _code(x: object) -> str:
+    """A Markdown code span of ``x`` (HTML in a code span is shown, not run)."""
+    return "`" + terminal_safe(str(x), newlines=False).replace("`", "'") + "`"
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    """JSON has no NaN or infinity: such numbers are written as ``null``."""
+    return None if x is None or not math.isfinite(x) else x
+
+
+def _non_finite_reasons(claimed: float | None, expected: float | None) -> dict[str, str]:
+    """``claimed_value_reason``/``expected_reason`` for numbers written as ``null``."""
+    out = {}
+    for name, x in (("claimed_value", claimed), ("expected", expected)):
+        if x is not None and not math.isfinite(x):
+            out[f"{name}_reason"] = (
+                "not a real number at the trace's values" if math.isnan(x) else "too large"
+            )
+    return out
 
 
 class Report(Renderable, Mapping[str, Answer]):
@@ -191,8 +220,8 @@ class Report(Renderable, Mapping[str, Answer]):
         """The report as plain data, schema ``symtrace.report/1``.
 
         Keys: ``schema``, ``source`` (the file, or ``None``), ``title``, ``output``, ``ok``,
-        ``score``, ``first_error``,
-        ``counts`` (``correct``, ``wrong``, ``carried``, ``blank``), ``blank`` (keys) and
+        ``score``, ``first_error``, ``counts`` (``correct``, ``wrong``, ``carried``,
+        ``undecided``, ``blank``), ``blank`` (keys) and
         ``answers``, a list in the order given, each with ``key``, ``kind``, ``node``,
         ``of``, ``wrt``, ``verdict``, ``claimed``, ``claimed_value``, ``expected``,
         ``expected_symbolic``, ``step``, ``explanation``, ``mistake``, ``note``; with a
@@ -217,7 +246,7 @@ class Report(Renderable, Mapping[str, Answer]):
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`as_dict` as JSON text (UTF-8 characters kept)."""
-        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def __repr__(self) -> str:
         c = self.counts
@@ -232,6 +261,8 @@ class Report(Renderable, Mapping[str, Answer]):
     def _summary(self) -> str:
         c = self.counts
         parts = [f"{c['correct']} correct", f"{c['wrong']} wrong", f"{c['carried']} carried"]
+        if c["undecided"]:
+            parts.append(f"{c['undecided']} undecided")
         if c["blank"]:
             parts.append(f"{c['blank']} blank")
         return (
@@ -249,8 +280,8 @@ class Report(Renderable, Mapping[str, Answer]):
         return self._latex_table()
 
     def _text(self) -> str:
-        marks = {"correct": "✓", "wrong": "✗", "carried": "↳"}
-        lines = [self.title] if self.title else []
+        marks = {"correct": "✓", "wrong": "✗", "carried": "↳", "undecided": "?"}
+        lines = [terminal_safe(self.title, newlines=False)] if self.title else []
         lines.append(self._summary())
         if self.first_error is not None:
             lines.append(f"first error: {self.first_error}")
@@ -258,7 +289,8 @@ class Report(Renderable, Mapping[str, Answer]):
             lines.append("all correct")
         for a in self._answers.values():
             lines.append("")
-            head = f"{marks[a.verdict]} {a.key} = {a.claimed}  {a.verdict}"
+            claimed = terminal_safe(str(a.claimed))
+            head = f"{marks[a.verdict]} {terminal_safe(a.key)} = {claimed}  {a.verdict}"
             if not a.correct:
                 head += f" (expected {_expected(a)})"
             lines.append(head)
@@ -271,7 +303,8 @@ class Report(Renderable, Mapping[str, Answer]):
         return "\n".join(lines) + "\n"
 
     def _markdown(self) -> str:
-        lines = [f"### {self.title}", ""] if self.title else []
+        title = markdown_escape(self.title, newlines=False) if self.title else None
+        lines = [f"### {title}", ""] if title else []
         lines.append(f"**{self._summary()}**")
         if self.first_error is not None:
             lines.append(f"First error: `{self.first_error}`")
@@ -280,7 +313,8 @@ class Report(Renderable, Mapping[str, Answer]):
             why = a.step if a.correct else a.explanation
             if a.note and a.correct:
                 why += f" (note: {a.note})"
-            rows.append([f"`{a.key}`", f"`{a.claimed}`", _expected(a), f"**{a.verdict}**", why])
+            key, claimed = (_code(x) for x in (a.key, a.claimed))
+            rows.append([key, claimed, _expected(a), f"**{a.verdict}**", terminal_safe(why)])
         lines += ["", grid(_HEADER, rows, "markdown")]
         if self.blank:
             lines += ["", "Blank: " + ", ".join(f"`{k}`" for k in self.blank)]

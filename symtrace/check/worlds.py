@@ -56,6 +56,16 @@ __all__ = [
 KINK_LIMIT = 6
 """At most this many kinks are varied (two worlds each, and two with all of them)."""
 
+PRECISE_NODES = 400
+"""The precise comparison (:meth:`RandomPoints.precise`) recomputes at most this many
+nodes per point; larger answers get the float comparison alone."""
+
+PRECISE_DIGITS = 60
+"""Digits of the node values in the precise comparison."""
+
+PRECISE_THRESHOLD = sympy.Float("1e-30")
+"""Relative size above which a difference found by the precise comparison is real."""
+
 
 class Tracked:
     """A number of a world and whether it rests on a claim judged wrong (its taint).
@@ -398,6 +408,7 @@ class RandomPoints:
         self.count = count
         self.seed = seed
         self._points: list[dict[sympy.Symbol, float]] | None = None
+        self._exact: dict[int, dict[sympy.Symbol, sympy.Expr]] = {}  # -1: the trace's values
 
     @property
     def points(self) -> list[dict[sympy.Symbol, float]]:
@@ -455,3 +466,65 @@ class RandomPoints:
                 return None
             agree += 1
         return agree
+
+    def precise(self, claim: sympy.Expr, expected: sympy.Expr, points: int = 2) -> bool | None:
+        """Whether ``claim`` and ``expected`` (in node symbols) agree to 30 digits at the
+        trace's values and the first ``points`` random points (``False`` also where the
+        claim is not real and the expected value is); ``None`` when that cannot be told
+        (too many nodes to recompute, or no point where it is real).
+
+        Node values are recomputed from the inputs with :data:`PRECISE_DIGITS` digits
+        (SymPy's ``evalf``, whose error is bounded), so a difference of ``1e-20`` (which
+        floats cannot see) is found, and values too large for floats are compared too.
+        """
+        graph, eqs = self.graph, self.graph.equations
+        free = claim.free_symbols | expected.free_symbols
+        needed = sorted(graph.ancestors(graph.index(s) for s in free))
+        if len(needed) > PRECISE_NODES:
+            return None
+        told = 0
+        base = self.base
+        tried: list[Mapping[sympy.Symbol, float | None]] = []
+        if base is not None:
+            tried.append(dict(zip(graph.symbols, base, strict=True)))
+        first = len(tried)
+        tried += self.points[:points]
+        for k, point in enumerate(tried):
+            if any(point[graph.symbols[i]] is None for i in needed if eqs[i].is_input):
+                continue
+            # Kept per point: every claim of a check reuses the nodes computed so far.
+            exact = self._exact.setdefault(k - first, {})
+            try:
+                for i in needed:
+                    sym = graph.symbols[i]
+                    if sym in exact:
+                        continue
+                    if eqs[i].is_input:
+                        exact[sym] = sympy.Float(point[sym], PRECISE_DIGITS)
+                    else:
+                        at = {graph.symbols[p]: exact[graph.symbols[p]] for p in eqs[i].parents}
+                        exact[sym] = eqs[i].rhs.evalf(PRECISE_DIGITS, subs=at)
+                at = {s: exact[s] for s in free}
+                want = sympy.sympify(expected).evalf(40, subs=at)
+            except (ArithmeticError, ValueError, TypeError, RecursionError, KeyError):
+                continue
+            try:
+                sides = [sympy.sympify(claim).evalf(40, subs=at), want]
+            except OverflowError:
+                # Too large even for 60-digit arithmetic (exp(exp(exp(exp(c))))), where
+                # the expected value is a number: not the same value.
+                if want.is_Number and want.is_finite:
+                    return False
+                continue
+            except (ArithmeticError, ValueError, TypeError, RecursionError):
+                continue
+            real = [v.is_Number and v.is_finite for v in sides]
+            if real[1] and not real[0] and sides[0].is_finite:
+                return False  # not real where the expected value is
+            if not all(real):
+                continue
+            scale = max(sympy.Float(1), abs(sides[0]), abs(sides[1]))
+            if abs(sides[0] - sides[1]) > PRECISE_THRESHOLD * scale:
+                return False
+            told += 1
+        return True if told else None

@@ -84,7 +84,8 @@ def explain(path: str, fmt: str = "text") -> str:
     else:
         parts.append(f"{title}\n{'=' * len(title)}\n")
     if ex.description:
-        parts.append(ex.description + "\n")
+        text = nt.latex_escape(ex.description) if fmt == "latex" else ex.description
+        parts.append(text + "\n")
     views = [
         t.table(out, mode="forward"),
         t.derivation(out),

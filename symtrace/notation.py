@@ -37,6 +37,7 @@ option validator (:func:`validate_options`), the LaTeX escaper for running text
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -59,6 +60,7 @@ __all__ = [
     "check_format",
     "check_precision",
     "check_string",
+    "equation_lines",
     "expr",
     "expr_product",
     "grid",
@@ -71,7 +73,10 @@ __all__ = [
     "options_error",
     "partial",
     "product",
+    "sum_terms",
     "tangent_symbol",
+    "terms",
+    "tex_width",
     "validate_options",
     "width",
 ]
@@ -376,12 +381,13 @@ def grid(
     """A table: aligned text columns, a Markdown pipe table, or a LaTeX table.
 
     Cells are already written in ``fmt``; this only lays them out.  Text columns are
-    separated by two spaces, with a line of ``rule`` under the header; Markdown cells
-    have ``|`` escaped and newlines turned into spaces.  In LaTeX, ``math=True`` gives
-    an ``array`` inside ``\\[ ... \\]`` (cells are math, header cells plain words put
-    in ``\\text``); ``math=False`` a ``tabular`` of text cells.  ``columns`` is the
-    LaTeX column specification (default ``l`` for each).  ``title`` goes above the
-    table (a comment in LaTeX).
+    separated by two spaces (a cell with newlines takes several lines), with a line of
+    ``rule`` under the header; Markdown cells have ``|`` escaped and newlines turned
+    into spaces.  In LaTeX, ``math=True`` gives an ``array`` inside ``\\[ ... \\]``
+    (cells are math, header cells plain words put in ``\\text``); ``math=False`` a
+    ``tabular`` of text cells, its rows ended by ``\\tabularnewline`` (so cells may
+    start with ``\\raggedright``).  ``columns`` is the LaTeX column specification
+    (default ``l`` for each).  ``title`` goes above the table (a comment in LaTeX).
 
     >>> print(grid(["node", "value"], [["a", "2"], ["L̅", "-8"]], "text", "Values"))
     Values
@@ -396,14 +402,24 @@ def grid(
     """
     cols = columns if columns is not None else "l" * len(header)
     if fmt == "text":
-        widths = [max(width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+        widths = [
+            max(width(part) for r in [header, *rows] for part in r[k].split("\n"))
+            for k in range(len(header))
+        ]
 
         def line(cells: Sequence[str]) -> str:
             padded = [c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)]
             return "  ".join(padded).rstrip()
 
+        def row_lines(cells: Sequence[str]) -> list[str]:
+            if not any("\n" in c for c in cells):
+                return [line(cells)]
+            split = [c.split("\n") for c in cells]
+            height = max(len(c) for c in split)
+            return [line([c[k] if k < len(c) else "" for c in split]) for k in range(height)]
+
         under = "  ".join(rule * w for w in widths)
-        out = [line(header), under, *(line(r) for r in rows)]
+        out = [line(header), under, *(text for r in rows for text in row_lines(r))]
         return "\n".join(([title] if title else []) + out)
     if fmt == "markdown":
 
@@ -421,9 +437,9 @@ def grid(
     if not math:
         lines = [
             f"\\begin{{tabular}}{{{cols}}}",
-            " & ".join(header) + " \\\\",
+            " & ".join(header) + " \\tabularnewline",
             "\\hline",
-            *(" & ".join(r) + " \\\\" for r in rows),
+            *(" & ".join(r) + " \\tabularnewline" for r in rows),
             "\\end{tabular}",
         ]
         return top + "\n".join(lines)
@@ -433,3 +449,272 @@ def grid(
         f"{top}\\[\n\\begin{{array}}{{{cols}}}\n\\hline\n{head} \\\\\n\\hline\n"
         f"{body}\\hline\n\\end{{array}}\n\\]"
     )
+
+
+# ------------------------------------------------------------ equations that fit
+
+LATEX_LINE = 60.0
+"""How wide (in :func:`tex_width` units) the right-hand side of a LaTeX equation line may
+be: an A4 ``article`` page's text width, less room for the left-hand side."""
+
+LATEX_PAGE_LINES = 24
+"""At most this many lines go in one LaTeX ``align*`` (which cannot break across pages)."""
+
+LATEX_CELL = 26.0
+"""How wide (in :func:`tex_width` units) a LaTeX table cell may be before it is stacked."""
+
+_TEX_TOKEN = re.compile(r"\\[A-Za-z]+\*?|\\.|\s+|.", re.S)
+_TEX_SPACES = {"quad": 2.0, "qquad": 4.0, ",": 0.3, ";": 0.5, " ": 0.5, "!": 0.0}
+_TEX_ZERO = set("left right displaystyle mathit big Big dot bar hat vec tilde".split())
+
+
+def tex_width(s: str) -> float:
+    """About how many characters wide LaTeX math ``s`` typesets (a fraction as wide as
+    its wider half, scripts at 0.7, ``+``/``-``/``=`` with their spacing).
+
+    Used to decide where long equations break; it never needs to be exact.
+
+    >>> tex_width(r"\\frac{\\partial L}{\\partial x_{1}}") < tex_width("dL/dx_1")
+    True
+    """
+    tokens = _TEX_TOKEN.findall(s)
+    pos = 0
+
+    def group() -> float:
+        """The width of the next brace group (or single token)."""
+        nonlocal pos
+        while pos < len(tokens) and tokens[pos].isspace():
+            pos += 1
+        if pos >= len(tokens):
+            return 0.0
+        if tokens[pos] != "{":
+            return run(single=True)
+        pos += 1
+        w = run()
+        pos += 1  # the closing brace
+        return w
+
+    def run(single: bool = False) -> float:
+        nonlocal pos
+        w = 0.0
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == "}":
+                return w
+            pos += 1
+            if tok == "{":
+                w += run()
+                pos += 1
+            elif tok in ("^", "_"):
+                w += 0.7 * group()
+            elif tok.isspace():
+                pass
+            elif tok.startswith("\\") and len(tok) > 1:
+                cmd = tok[1:]
+                if cmd == "frac":
+                    w += max(group(), group()) + 0.4
+                elif cmd in ("text", "mathrm", "operatorname"):
+                    w += group()
+                elif cmd in _TEX_SPACES:
+                    w += _TEX_SPACES[cmd]
+                elif cmd in _TEX_ZERO:
+                    pass
+                elif cmd in ("cdot", "to", "approx", "times", "pm"):
+                    w += 2.0
+                elif cmd.isalpha() and cmd.islower() and len(cmd) <= 4 and cmd not in _GREEK:
+                    w += len(cmd)  # \tanh, \log, \exp
+                else:
+                    w += 1.0
+            elif tok in "+-=<>":
+                w += 2.0
+            else:
+                w += 1.0
+            if single:
+                return w
+        return w
+
+    return run()
+
+
+_GREEK = {"alpha", "beta", "eta", "zeta", "iota", "rho", "tau", "chi", "psi", "phi", "pi"}
+
+
+def measure(s: str, fmt: str) -> float:
+    """How wide ``s`` is: terminal columns (text) or :func:`tex_width` (LaTeX)."""
+    return float(width(s)) if fmt == "text" else tex_width(s)
+
+
+def terms(e: Any, fmt: str) -> list[str]:
+    """An expression written as the terms of its sum (one item if it is not a sum),
+    in the order SymPy's printers write them.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> terms(a - 2 * b, "text"), terms(a * b, "latex")
+    (['a', '-2*b'], ['a b'])
+    """
+    if isinstance(e, sympy.Add):
+        return Sum([expr(t, fmt) for t in e.as_ordered_terms()], expr(e, fmt))
+    return [expr(e, fmt)]
+
+
+class Sum(list[str]):
+    """The printed terms of a sum, remembering how the printer wrote the whole sum."""
+
+    def __init__(self, parts: Sequence[str], whole: str) -> None:
+        super().__init__(parts)
+        self.whole = whole
+
+
+def sum_terms(parts: Sequence[str]) -> str:
+    """Already printed terms written as a sum; ``+ -x`` is written ``- x``.
+
+    >>> sum_terms(["a", "-2*b", "c"])
+    'a - 2*b + c'
+    """
+    if isinstance(parts, Sum):
+        return parts.whole
+    out = ""
+    for k, term in enumerate(parts):
+        if k == 0:
+            out = term
+        elif term.startswith("-"):
+            out += " - " + term[1:].lstrip()
+        else:
+            out += " + " + term
+    return out
+
+
+def _break(parts: Sequence[Sequence[str]], fmt: str, limit: float) -> list[tuple[str, str]]:
+    """The right-hand side ``= p1 = p2 ...`` cut into lines at most ``limit`` wide.
+
+    Each line is ``(lead, content)``: ``lead`` is ``"="`` where a new member of the chain
+    starts and ``""`` where a long sum goes on (``content`` then starts with ``+``/``-``).
+    Parts are kept whole on a line when they fit; a part too long for a line of its own
+    is broken between its terms.
+    """
+    lines: list[tuple[str, str]] = []
+    lead, line, used = "", "", 0.0
+    for part in parts:
+        whole = sum_terms(part)
+        w = measure(whole, fmt)
+        if line and used + 3 + w <= limit:
+            line, used = f"{line} = {whole}", used + 3 + w
+            continue
+        if line:
+            lines.append((lead, line))
+        if w + 2 <= limit or len(part) < 2:
+            lead, line, used = "=", whole, w + 2
+            continue
+        lead, line, used = "=", part[0], measure(part[0], fmt) + 2
+        for term in part[1:]:
+            op, body = ("-", term[1:].lstrip()) if term.startswith("-") else ("+", term)
+            tw = measure(body, fmt) + 3
+            if used + tw <= limit:
+                line, used = f"{line} {op} {body}", used + tw
+            else:
+                lines.append((lead, line))
+                lead, line, used = "", f"{op} {body}", tw + 2
+    if line:
+        lines.append((lead, line))
+    return lines
+
+
+def equation_lines(
+    rows: Sequence[Sequence[Sequence[str]]],
+    fmt: str,
+    header: str = "",
+    wrap: int | None = None,
+) -> str:
+    """Chains ``lhs = a = b`` as text lines, a Markdown list, or a LaTeX ``align*``.
+
+    Each row is a left-hand side and the members of its chain, each member given as the
+    terms of a sum (``[["∂L/∂a"], ["b", "c"]]`` is ``∂L/∂a = b + c``).  LaTeX lines
+    longer than :data:`LATEX_LINE` are broken after ``=`` and, where one member is too
+    long by itself, between its terms; text is broken the same way, with a hanging
+    indent, when ``wrap`` (a number of columns) is given (one line per row otherwise).
+
+    >>> rows = [[["y"], ["a", "b"], ["3"]]]
+    >>> print(equation_lines(rows, "text"))
+    y = a + b = 3
+    >>> print(equation_lines(rows, "text", wrap=9))
+    y = a + b
+      = 3
+    >>> print(equation_lines(rows, "latex"))
+    \\begin{align*}
+    y &= a + b = 3
+    \\end{align*}
+    """
+    check_format(fmt)
+    if fmt == "markdown":
+        eqs = [" = ".join(sum_terms(p) for p in row) for row in rows]
+        items = "\n".join(f"- ${e}$" for e in eqs)
+        return f"{header}\n\n{items}" if header else items
+    out: list[str] = []
+    for row in rows:
+        lhs = sum_terms(row[0])
+        rest = list(row[1:])
+        if fmt == "text":
+            if wrap is None:
+                out.append(" = ".join([lhs, *(sum_terms(p) for p in rest)]))
+                continue
+            pad = " " * (width(lhs) + 1)
+            limit = max(float(wrap) - len(pad), 20.0)
+            broken = _break(rest, fmt, limit) if rest else []
+            first = True
+            for lead, content in broken:
+                if first:
+                    out.append(f"{lhs} = {content}")
+                    first = False
+                else:
+                    out.append(f"{pad}= {content}" if lead else f"{pad}  {content}")
+            if first:
+                out.append(lhs)
+            continue
+        if not rest:
+            out.append(f"{lhs} &")
+            continue
+        pieces = []
+        for k, (lead, content) in enumerate(_break(rest, fmt, LATEX_LINE)):
+            left = lhs if k == 0 else ""
+            pieces.append(f"{left} &= {content}" if lead else f"{left} &\\quad {{}}{content}")
+        out.append(" \\\\\n".join(p.lstrip() for p in pieces))
+    if fmt == "latex":
+        # One align* cannot break across pages: long derivations get several, each at
+        # most LATEX_PAGE_LINES lines long, with every equation whole inside one.
+        chunks: list[list[str]] = [[]]
+        used = 0
+        for eq in out:
+            n = eq.count("\n") + 1
+            if chunks[-1] and used + n > LATEX_PAGE_LINES:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(eq)
+            used += n
+        head = f"% {header}\n" if header else ""
+        return head + "\n".join(
+            "\\begin{align*}\n" + " \\\\\n".join(c) + "\n\\end{align*}" for c in chunks
+        )
+    return "\n".join(([header] if header else []) + out)
+
+
+def stack(parts: Sequence[str], fmt: str, limit: float | None = None) -> str:
+    """A table cell holding a long sum, cut between its terms into lines.
+
+    Text and Markdown cells get the lines joined by newlines (which :func:`grid` lays out
+    as several physical lines, or joins with spaces in Markdown); a LaTeX cell becomes a
+    one-column ``array``.  ``limit`` defaults to :data:`LATEX_CELL` in LaTeX and 40
+    columns in text.
+
+    >>> print(stack(["a", "-b", "c"], "text", limit=6))
+    a - b
+      + c
+    """
+    if limit is None:
+        limit = LATEX_CELL if fmt == "latex" else 40.0
+    broken = _break([list(parts)], fmt, limit)
+    if len(broken) < 2:
+        return sum_terms(parts)
+    if fmt == "latex":
+        body = r" \\ ".join(c if lead else rf"\quad {{}}{c}" for lead, c in broken)
+        return rf"\begin{{array}}[t]{{@{{}}l@{{}}}} {body} \end{{array}}"
+    return "\n".join(c if lead else f"  {c}" for lead, c in broken)

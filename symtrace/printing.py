@@ -143,26 +143,25 @@ def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
     return ", ".join(parts)
 
 
-def _dedupe(parts: list[str]) -> list[str]:
-    """Drop empty parts and any part equal to the one before it."""
-    out: list[str] = []
+def _dedupe(parts: list[list[str]]) -> list[list[str]]:
+    """Drop empty parts and any part written the same as one before it in the chain.
+
+    ``∂L/∂r = ∂L/∂s · ∂s/∂r = 1 · 1 = 1 = 1 · 1 = 1`` is written once:
+    ``∂L/∂r = ∂L/∂s · ∂s/∂r = 1 · 1 = 1``.
+    """
+    out: list[list[str]] = []
+    seen: set[str] = set()
     for p in parts:
-        if p and (not out or out[-1] != p):
+        text = nt.sum_terms(p)
+        if text and text not in seen:
             out.append(p)
+            seen.add(text)
     return out
 
 
-def _equation_lines(lines: list[list[str]], fmt: str, header: str = "") -> str:
-    """Chains ``lhs = a = b`` as text lines, a Markdown list, or a LaTeX ``align*``."""
-    if fmt == "latex":
-        body = [f"{p[0]} &= {' = '.join(p[1:])}" if len(p) > 1 else f"{p[0]} &" for p in lines]
-        head = f"% {header}\n" if header else ""
-        return head + "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}"
-    eqs = [" = ".join(p) for p in lines]
-    if fmt == "markdown":
-        items = "\n".join(f"- ${e}$" for e in eqs)
-        return f"{header}\n\n{items}" if header else items
-    return "\n".join(([header] if header else []) + eqs)
+def _equation_lines(lines: list[list[list[str]]], fmt: str, header: str = "") -> str:
+    """Chains ``lhs = a = b`` (see :func:`symtrace.notation.equation_lines`)."""
+    return nt.equation_lines(lines, fmt, header)
 
 
 def _math(s: str, fmt: str) -> str:
@@ -170,22 +169,29 @@ def _math(s: str, fmt: str) -> str:
     return nt.inline(s, fmt)
 
 
+TEXT_CELL = 40
+"""Text table cells wider than this many columns are cut between terms into lines."""
+
+
+LATEX_CELLS = {"primal": 30.0, "reverse": 18.0, "forward": 13.0}
+"""How wide a LaTeX table cell may be (:func:`symtrace.notation.tex_width` units) in each
+table mode, so that the whole table fits an A4 page."""
+
+
+def _cell(prefix: str, parts: list[str], fmt: str, mode: str = "primal") -> str:
+    """A table cell ``prefix + sum``, cut between the sum's terms when it is too wide."""
+    whole = prefix + nt.sum_terms(parts)
+    if fmt == "markdown" or len(parts) < 2:
+        return whole
+    limit = LATEX_CELLS.get(mode, nt.LATEX_CELL) if fmt == "latex" else float(TEXT_CELL)
+    if nt.measure(whole, fmt) <= limit:
+        return whole
+    return nt.stack([prefix + parts[0], *parts[1:]], fmt, limit)
+
+
 def _text(s: str, fmt: str) -> str:
     """A table cell holding words."""
     return rf"\text{{{s}}}" if fmt == "latex" and s else s
-
-
-def _join_terms(terms: list[str], fmt: str) -> str:
-    """Terms of a sum; ``+ -x`` is written ``- x``."""
-    out = ""
-    for k, term in enumerate(terms):
-        if k == 0:
-            out = term
-        elif term.startswith("-"):
-            out += " - " + term[1:].lstrip()
-        else:
-            out += " + " + term
-    return out
 
 
 # ------------------------------------------------------------------ derivations
@@ -312,7 +318,7 @@ class Derivation(Renderable):
                 else nt.partial(anchor, line.node, fmt)
             )
             if line.node == anchor:
-                rows.append([lhs, "1"])
+                rows.append([[lhs], ["1"]])
                 continue
             chains, sym_terms, num_terms = [], [], []
             alone = len(line.steps) == 1
@@ -333,13 +339,13 @@ class Derivation(Renderable):
                     values.reverse()
                 num_terms.append(nt.number_product(values, precision, fmt))
             result = expand(line.result) if expanded else line.result
-            parts = [lhs, " + ".join(chains) if chains else ""]
+            parts: list[list[str]] = [[lhs], chains]
             if symbolic:
-                parts += [" + ".join(sym_terms), nt.expr(result, fmt)]
+                parts += [sym_terms, nt.terms(result, fmt)]
             if numeric:
-                parts += [" + ".join(num_terms), nt.number(line.value, precision, fmt)]
+                parts += [num_terms, [nt.number(line.value, precision, fmt)]]
             if not line.steps:
-                parts.append("0")
+                parts.append(["0"])
             rows.append(_dedupe(parts))
         header = self._header(fmt, precision)
         return _equation_lines(rows, fmt, header)
@@ -536,7 +542,7 @@ class Table(Renderable):
         def contributions(vs: tuple[float | None, ...]) -> str:
             if len(vs) < 2:
                 return ""
-            return _math(_join_terms([nt.number(v, precision, fmt) for v in vs], fmt), fmt)
+            return _math(_cell("", [nt.number(v, precision, fmt) for v in vs], fmt, self.mode), fmt)
 
         header = ["node", "definition", "value"]
         if self.mode == "reverse":
@@ -551,7 +557,7 @@ class Table(Renderable):
                 row.append(
                     _text("input", fmt)
                     if r.definition is None
-                    else _math(nt.expr(r.definition, fmt), fmt)
+                    else _math(_cell("", nt.terms(r.definition, fmt), fmt, self.mode), fmt)
                 )
             row.append(num(r.value))
             if self.mode in ("forward", "reverse"):
@@ -561,7 +567,9 @@ class Table(Renderable):
                     rhs = "1" if r.node == anchor else "0"
                     row.append(_math(f"{lhs} = {rhs}", fmt))
                 else:
-                    row.append(_math(f"{lhs} = {nt.expr(r.derivative, fmt)}", fmt))
+                    row.append(
+                        _math(_cell(f"{lhs} = ", nt.terms(r.derivative, fmt), fmt, self.mode), fmt)
+                    )
                 row.append(contributions(r.contributions))
                 row.append(num(r.derivative_value))
             cells.append(row)
@@ -640,9 +648,9 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
         sym = graph.symbols[i]
         lhs = nt.partial(a, sym, fmt) if reverse else nt.partial(sym, a, fmt)
         res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
-        parts = [lhs, nt.expr(res, fmt)]
+        parts = [[lhs], nt.terms(res, fmt)]
         if has_values:
-            parts.append(nt.number(sweep.value(sym), o["precision"], fmt))
+            parts.append([nt.number(sweep.value(sym), o["precision"], fmt)])
         lines.append(_dedupe(parts))
     kind = "Gradient of" if reverse else "Tangents with respect to"
     header = f"{kind} {nt.inline(nt.name(a, fmt), fmt)}"
@@ -761,14 +769,15 @@ def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> s
     lines = []
     for eq in graph.equations:
         rhs = eq.definition
-        parts = [nt.name(eq.symbol, fmt)]
+        parts = [[nt.name(eq.symbol, fmt)]]
         if rhs is not None:
-            parts.append(nt.expr(rhs, fmt))
+            parts.append(nt.terms(rhs, fmt))
         value = _node_value(cache, eq.index)
         if value is not None:
-            parts.append(nt.number(value, o["precision"], fmt))
+            parts.append([nt.number(value, o["precision"], fmt)])
         elif rhs is None:
-            parts = [parts[0] + (r" \quad \text{(input)}" if fmt != "text" else " (input)")]
+            note = r" \quad \text{(input)}" if fmt != "text" else " (input)"
+            parts = [[parts[0][0] + note]]
         lines.append(parts)
     if not lines:
         return "(empty trace)" if fmt == "text" else ""

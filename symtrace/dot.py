@@ -15,9 +15,9 @@ digraph symtrace {
   rankdir=LR;
   node [fontname="Helvetica"];
   edge [fontname="Helvetica", fontsize=10];
-  n0 [label="a (input)\\n= 2\\n∂e/∂a = b = -3", shape=box, style=filled, fillcolor="#dbeafe"];
-  n1 [label="b (input)\\n= -3\\n∂e/∂b = a = 2", shape=box, style=filled, fillcolor="#dbeafe"];
-  n2 [label="e = a*b\\n= -6\\n∂e/∂e = 1", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
+  n0 [label="a (input)\\n= 2\\nde/da = b = -3", shape=box, style=filled, fillcolor="#dbeafe"];
+  n1 [label="b (input)\\n= -3\\nde/db = a = 2", shape=box, style=filled, fillcolor="#dbeafe"];
+  n2 [label="e = a*b\\n= -6\\nde/de = 1", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
   n0 -> n2 [label="b = -3"];
   n1 -> n2 [label="a = 2"];
 }
@@ -240,9 +240,9 @@ def _node_label(
     if gradient is not None and i < gradient.size and o["adjoints"] != "none":
         sym, anchor = eq.symbol, graph.symbols[gradient.anchor]
         if isinstance(gradient, Gradient):
-            head = nt.partial(anchor, sym, "text")
+            head = nt.derivative(anchor, sym, "text")
         else:
-            head = nt.partial(sym, anchor, "text")
+            head = nt.derivative(sym, anchor, "text")
         dval = _float(gradient.value, sym)
         label.append(f"{head} = {_labelled(gradient[sym], dval, o['adjoints'], precision)}")
     return label

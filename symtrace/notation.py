@@ -60,6 +60,7 @@ __all__ = [
     "check_format",
     "check_precision",
     "check_string",
+    "derivative",
     "equation_lines",
     "expr",
     "expr_product",
@@ -144,10 +145,28 @@ def inline(s: str, fmt: str) -> str:
 
 
 def partial(y: sympy.Symbol, x: sympy.Symbol, fmt: str) -> str:
-    """The derivative of ``y`` with respect to ``x``: ``∂y/∂x`` or ``\\frac{\\partial y}{...}``."""
+    """The local partial of ``y``'s equation with respect to its argument ``x``:
+    ``∂y/∂x`` or ``\\frac{\\partial y}{...}`` (see :func:`derivative`)."""
     if fmt == "text":
         return f"∂{name(y, fmt)}/∂{name(x, fmt)}"
     return rf"\frac{{\partial {name(y, fmt)}}}{{\partial {name(x, fmt)}}}"
+
+
+def derivative(y: sympy.Symbol, x: sympy.Symbol, fmt: str) -> str:
+    """The total derivative of ``y`` with respect to ``x``, through every path:
+    ``dy/dx`` or ``\\frac{\\mathrm{d} y}{\\mathrm{d} x}``.
+
+    Views write the derivatives a sweep computes (the output's with respect to a node,
+    a node's with respect to the seed of a forward pass) this way, and the local partial
+    of one equation with :func:`partial` (``∂c/∂p``), so that ``dy/dx = dy/ds · ∂s/∂x
+    + ∂y/∂x`` says which is which.
+
+    >>> derivative(sympy.Symbol("L"), sympy.Symbol("x_1"), "text")
+    'dL/dx₁'
+    """
+    if fmt == "text":
+        return f"d{name(y, fmt)}/d{name(x, fmt)}"
+    return rf"\frac{{\mathrm{{d}} {name(y, fmt)}}}{{\mathrm{{d}} {name(x, fmt)}}}"
 
 
 def _decorated(sym: sympy.Symbol, modifier: str) -> sympy.Symbol:

@@ -14,8 +14,8 @@ Numbers are read from the engine (``Gradient.value``, ``Tangents.value``,
 >>> e = t.define("e", a * b); d = t.define("d", e + c); L = t.define("L", d * f)
 >>> print(derivation(t.graph, t.cache, L, nodes=[e, a]))
 Backward pass for L at a = 2, b = -3, c = 10, f = -2
-∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
-∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
+dL/de = dL/dd · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
+dL/da = dL/de · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
 
 The views are made from a trace's :class:`~symtrace.graph.Graph` and
 :class:`~symtrace.evaluation.ValueCache` (``Trace.derivation`` and ``Trace.table`` call
@@ -289,11 +289,11 @@ class Derivation(Renderable):
         """``∂L/∂d · ∂d/∂e`` for one step, and whether the seed factor was left out."""
         anchor = self._anchor
         if self.mode == "reverse":
-            upstream = nt.partial(anchor, step.via, fmt)
+            upstream = nt.derivative(anchor, step.via, fmt)
             local = nt.partial(step.via, node, fmt)
             return nt.product([upstream, local], fmt), step.via == anchor
         local = nt.partial(node, step.via, fmt)
-        upstream = nt.partial(step.via, anchor, fmt)
+        upstream = nt.derivative(step.via, anchor, fmt)
         return nt.product([local, upstream], fmt), step.via == anchor
 
     def _render(self, fmt: str, **overrides: Any) -> str:
@@ -313,9 +313,9 @@ class Derivation(Renderable):
         rows = []
         for line in self.lines(o["nodes"]):
             lhs = (
-                nt.partial(line.node, anchor, fmt)
+                nt.derivative(line.node, anchor, fmt)
                 if forward
-                else nt.partial(anchor, line.node, fmt)
+                else nt.derivative(anchor, line.node, fmt)
             )
             if line.node == anchor:
                 rows.append([[lhs], ["1"]])
@@ -396,18 +396,18 @@ def derivation(
     >>> s = t.define("s", x**2); y = t.define("y", s + x)
     >>> print(derivation(t.graph, t.cache, y, symbolic_only=True))
     Backward pass for y at x = 3
-    ∂y/∂y = 1
-    ∂y/∂s = 1
-    ∂y/∂x = ∂y/∂s · ∂s/∂x + ∂y/∂y · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
+    dy/dy = 1
+    dy/ds = 1
+    dy/dx = dy/ds · ∂s/∂x + dy/dy · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
     >>> print(derivation(t.graph, t.cache, y, mode="forward", wrt=x, numeric_only=True))
     Forward pass with respect to x, toward y at x = 3
-    ∂x/∂x = 1
-    ∂s/∂x = 6
-    ∂y/∂x = ∂y/∂x · ∂x/∂x + ∂y/∂s · ∂s/∂x = 1 · 1 + 1 · 6 = 7
+    dx/dx = 1
+    ds/dx = 6
+    dy/dx = ∂y/∂x · dx/dx + ∂y/∂s · ds/dx = 1 · 1 + 1 · 6 = 7
     >>> print(derivation(t.graph, t.cache, y, nodes=[s]).to_latex())
     % Backward pass for y at x = 3
     \\begin{align*}
-    \\frac{\\partial y}{\\partial s} &= 1
+    \\frac{\\mathrm{d} y}{\\mathrm{d} s} &= 1
     \\end{align*}
     """
     return Derivation(graph, cache, y, mode, wrt, options)
@@ -646,7 +646,7 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     lines = []
     for i in idx:
         sym = graph.symbols[i]
-        lhs = nt.partial(a, sym, fmt) if reverse else nt.partial(sym, a, fmt)
+        lhs = nt.derivative(a, sym, fmt) if reverse else nt.derivative(sym, a, fmt)
         res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
         parts = [[lhs], nt.terms(res, fmt)]
         if has_values:
@@ -669,9 +669,9 @@ def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
     >>> a, b = t.inputs("a b", values=(2, -3))
     >>> print(t.grad(t.define("e", a * b)))
     Gradient of e at a = 2, b = -3
-    ∂e/∂e = 1
-    ∂e/∂b = a = 2
-    ∂e/∂a = b = -3
+    de/de = 1
+    de/db = a = 2
+    de/da = b = -3
     """
     return _result_lines(g, fmt, options, "Gradient rendering")
 
@@ -700,7 +700,7 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
     ───────────  ───────  ─────────────  ──────────  ─────
     c → a        b        9              b           9
     c → b → a    a · 2*a  3 · 6          2*a**2      18
-    ∂c/∂a = sum                          2*a**2 + b  27
+    dc/da = sum                          2*a**2 + b  27
     """
     o = _options("Paths rendering", options, PATHS_OPTIONS)
     nt.check_format(fmt)
@@ -723,9 +723,9 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
         if has_values:
             row.append(_math(nt.number(path.value, precision, fmt), fmt))
         rows.append(row)
-    total = [_math(nt.partial(p.output, p.wrt, fmt), fmt) + " = sum", ""]
+    total = [_math(nt.derivative(p.output, p.wrt, fmt), fmt) + " = sum", ""]
     if fmt == "latex":
-        total[0] = rf"{nt.partial(p.output, p.wrt, fmt)} = \text{{sum}}"
+        total[0] = rf"{nt.derivative(p.output, p.wrt, fmt)} = \text{{sum}}"
     if has_values:
         total.append("")
     total.append(_math(nt.expr(p.total, fmt), fmt))
@@ -803,7 +803,7 @@ def render(obj: object, fmt: str, **options: Any) -> str:
     >>> print(render(t.tangents(x), "markdown"))
     Tangents with respect to $x$ at $x = 3$
     <BLANKLINE>
-    - $\\frac{\\partial x}{\\partial x} = 1$
+    - $\\frac{\\mathrm{d} x}{\\mathrm{d} x} = 1$
     """
     raise UsageError(
         f"symtrace.printing.render() cannot render a {type(obj).__name__}; it renders "

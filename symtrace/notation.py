@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -60,6 +61,7 @@ __all__ = [
     "check_format",
     "check_precision",
     "check_string",
+    "check_width",
     "derivative",
     "equation_lines",
     "expr",
@@ -80,6 +82,7 @@ __all__ = [
     "tex_width",
     "validate_options",
     "width",
+    "wrap",
 ]
 
 FORMATS = ("text", "markdown", "latex")
@@ -296,6 +299,12 @@ def check_flag(what: str, key: str, value: Any) -> None:
         raise OptionError(f"{what}: {key} must be True or False, got {value!r}")
 
 
+def check_width(what: str, key: str, value: Any) -> None:
+    """:data:`Rule` for a line width: ``None`` (no limit) or an integer of at least 20."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 20):
+        raise OptionError(f"{what}: {key} must be None or an integer >= 20, got {value!r}")
+
+
 def check_string(what: str, key: str, value: Any) -> None:
     """:data:`Rule` for an option that is a string."""
     if not isinstance(value, str):
@@ -385,6 +394,32 @@ def latex_escape(text: str) -> str:
 def width(s: str) -> int:
     """The number of columns ``s`` takes in a terminal (combining marks take none)."""
     return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
+
+
+def wrap(text: str, columns: int) -> str:
+    """Each line of ``text`` wider than ``columns`` broken between words, the rest of
+    it indented two more spaces than the line itself (a hanging indent).
+
+    >>> print(wrap("    wrong: expected b*f = 6. dL/da = dL/de · ∂e/∂a = 6", 30))
+        wrong: expected b*f = 6.
+          dL/da = dL/de · ∂e/∂a =
+          6
+    """
+    out = []
+    for line in text.split("\n"):
+        if width(line) <= columns:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        out += textwrap.wrap(
+            line.strip(),
+            columns,
+            initial_indent=indent,
+            subsequent_indent=indent + "  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [line]
+    return "\n".join(out)
 
 
 def grid(
@@ -613,18 +648,19 @@ def _break(parts: Sequence[Sequence[str]], fmt: str, limit: float) -> list[tuple
     """
     lines: list[tuple[str, str]] = []
     lead, line, used = "", "", 0.0
+    broken = False  # the last part was cut between terms: the next starts a new line
     for part in parts:
         whole = sum_terms(part)
         w = measure(whole, fmt)
-        if line and used + 3 + w <= limit:
+        if line and not broken and used + 3 + w <= limit:
             line, used = f"{line} = {whole}", used + 3 + w
             continue
         if line:
             lines.append((lead, line))
         if w + 2 <= limit or len(part) < 2:
-            lead, line, used = "=", whole, w + 2
+            lead, line, used, broken = "=", whole, w + 2, False
             continue
-        lead, line, used = "=", part[0], measure(part[0], fmt) + 2
+        lead, line, used, broken = "=", part[0], measure(part[0], fmt) + 2, True
         for term in part[1:]:
             op, body = ("-", term[1:].lstrip()) if term.startswith("-") else ("+", term)
             tw = measure(body, fmt) + 3

@@ -65,6 +65,7 @@ DERIVATION_OPTIONS: dict[str, Any] = {
     "numeric_only": False,
     "expanded": False,
     "precision": nt.DEFAULT_PRECISION,
+    "width": None,
 }
 """Options of :func:`derivation` and their defaults."""
 
@@ -75,6 +76,7 @@ RESULT_OPTIONS: dict[str, Any] = {
     "nodes": None,
     "expanded": False,
     "precision": nt.DEFAULT_PRECISION,
+    "width": None,
 }
 """Options of the renderings of :class:`~symtrace.Gradient` and :class:`~symtrace.Tangents`."""
 
@@ -86,6 +88,7 @@ TRACE_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
 
 _RULES: dict[str, nt.Rule] = {
     "precision": nt.check_precision,
+    "width": nt.check_width,
     "symbolic_only": nt.check_flag,
     "numeric_only": nt.check_flag,
     "expanded": nt.check_flag,
@@ -159,9 +162,27 @@ def _dedupe(parts: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _equation_lines(lines: list[list[list[str]]], fmt: str, header: str = "") -> str:
-    """Chains ``lhs = a = b`` (see :func:`symtrace.notation.equation_lines`)."""
-    return nt.equation_lines(lines, fmt, header)
+def _equation_lines(
+    lines: list[list[list[str]]], fmt: str, header: str = "", width: int | None = None
+) -> str:
+    """Chains ``lhs = a = b`` (see :func:`symtrace.notation.equation_lines`); text lines
+    wider than ``width`` columns are broken with a hanging indent."""
+    if width is not None and fmt == "text":
+        header = nt.wrap(header, width)
+    return nt.equation_lines(lines, fmt, header, wrap=width)
+
+
+_REPR_LINES = 30
+
+
+def _repr(view: Renderable) -> str:
+    """A view's text, or its first lines and how many more there are when it is long."""
+    text = view.to_text()
+    lines = text.splitlines()
+    if len(lines) <= _REPR_LINES and len(text) <= 4000:
+        return text
+    head = "\n".join(line[:200] for line in lines[: _REPR_LINES // 2])
+    return f"{head}\n... ({len(lines) - _REPR_LINES // 2} more lines; print() it for all)"
 
 
 def _math(s: str, fmt: str) -> str:
@@ -348,7 +369,10 @@ class Derivation(Renderable):
                 parts.append(["0"])
             rows.append(_dedupe(parts))
         header = self._header(fmt, precision)
-        return _equation_lines(rows, fmt, header)
+        return _equation_lines(rows, fmt, header, o["width"])
+
+    def __repr__(self) -> str:
+        return _repr(self)
 
     def _header(self, fmt: str, precision: int) -> str:
         at = ""
@@ -388,7 +412,10 @@ def derivation(
     * ``numeric_only=False`` -- leave out the symbolic factors and results;
     * ``expanded=False`` -- write symbolic results in the inputs only (default:
       compact, in node symbols);
-    * ``precision=6`` -- significant digits of the numbers.
+    * ``precision=6`` -- significant digits of the numbers;
+    * ``width=None`` -- break text lines wider than this many columns after ``=`` and
+      between terms, with a hanging indent (the command line passes the terminal's
+      width); LaTeX lines are always broken to fit an A4 page.
 
     >>> from symtrace import Trace
     >>> t = Trace()
@@ -575,6 +602,9 @@ class Table(Renderable):
             cells.append(row)
         return nt.grid(header, cells, fmt, self._title(fmt, precision))
 
+    def __repr__(self) -> str:
+        return _repr(self)
+
     def _title(self, fmt: str, precision: int) -> str:
         def nm(sym: Any) -> str:
             return nt.inline(nt.name(sym, fmt), fmt)
@@ -656,13 +686,13 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     header = f"{kind} {nt.inline(nt.name(a, fmt), fmt)}"
     if has_values:
         header += " at " + _at(sweep.input_values, fmt, o["precision"])
-    return _equation_lines(lines, fmt, header)
+    return _equation_lines(lines, fmt, header, o["width"])
 
 
 def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
     """Every ``∂y/∂node = compact = value`` of a :class:`~symtrace.Gradient`.
 
-    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``, ``width=None``.
 
     >>> from symtrace import Trace
     >>> t = Trace()
@@ -679,7 +709,7 @@ def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
 def render_tangents(tan: Tangents, fmt: str, **options: Any) -> str:
     """Every ``∂node/∂x = compact = value`` of a :class:`~symtrace.Tangents`.
 
-    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``, ``width=None``.
     """
     return _result_lines(tan, fmt, options, "Tangents rendering")
 

@@ -215,6 +215,40 @@ def _text(s: str, fmt: str) -> str:
     return rf"\text{{{s}}}" if fmt == "latex" and s else s
 
 
+def _numeric_steps(
+    graph: Graph, sweep: Gradient | Tangents, i: int, keep: set[int]
+) -> list[tuple[int, float | None, float | None]]:
+    """The chain-rule terms of node ``i`` in numbers: ``(via, local value, upstream value)``.
+
+    Reverse mode sums over the consumers ``via`` in ``keep`` (the nodes the output
+    depends on), forward mode over the parents in ``keep`` (the nodes that depend on
+    ``wrt``).  Made from the sweep's numbers only (``value``, ``local_values``), never its
+    symbolic results, so views of long chains take linear time.
+    """
+    syms = graph.symbols
+    out: list[tuple[int, float | None, float | None]] = []
+    values = sweep.has_values
+    if isinstance(sweep, Gradient):
+        for c in graph.consumers[i]:
+            if c in keep and c < sweep.size:
+                k = graph.equations[c].parents.index(i)
+                local = sweep.local_values(c)[k] if values else None
+                out.append((c, local, float(sweep.value(syms[c])) if values else None))
+        return out
+    parents = graph.equations[i].parents
+    for k, p in enumerate(parents):
+        if p in keep and p not in parents[:k]:
+            local = sweep.local_values(i)[k] if values else None
+            out.append((p, local, float(sweep.value(syms[p])) if values else None))
+    return out
+
+
+SYMBOLIC_NODES = 200
+"""Derivations of more nodes than this are written in numbers only (chain-rule factors
+named, not expanded), unless ``symbolic_only=True``: their symbolic results grow with the
+depth of the graph, and printing them all would take quadratic time and space."""
+
+
 # ------------------------------------------------------------------ derivations
 
 
@@ -306,16 +340,16 @@ class Derivation(Renderable):
             out.append(DerivationLine(sym, steps, self.sweep[sym], value))
         return tuple(out)
 
-    def _chain(self, node: sympy.Symbol, step: Step, fmt: str) -> tuple[str, bool]:
-        """``∂L/∂d · ∂d/∂e`` for one step, and whether the seed factor was left out."""
+    def _chain(self, node: sympy.Symbol, via: sympy.Symbol, fmt: str) -> tuple[str, bool]:
+        """``dL/dd · ∂d/∂e`` for one step through ``via``, and whether ``via`` is the seed."""
         anchor = self._anchor
         if self.mode == "reverse":
-            upstream = nt.derivative(anchor, step.via, fmt)
-            local = nt.partial(step.via, node, fmt)
-            return nt.product([upstream, local], fmt), step.via == anchor
-        local = nt.partial(node, step.via, fmt)
-        upstream = nt.derivative(step.via, anchor, fmt)
-        return nt.product([local, upstream], fmt), step.via == anchor
+            upstream = nt.derivative(anchor, via, fmt)
+            local = nt.partial(via, node, fmt)
+            return nt.product([upstream, local], fmt), via == anchor
+        local = nt.partial(node, via, fmt)
+        upstream = nt.derivative(via, anchor, fmt)
+        return nt.product([local, upstream], fmt), via == anchor
 
     def _render(self, fmt: str, **overrides: Any) -> str:
         nt.check_format(fmt)
@@ -327,45 +361,60 @@ class Derivation(Renderable):
             if o["numeric_only"]:
                 self.sweep.value(self._anchor)  # raises the engine's error
             numeric = False
+        if symbolic and not o["symbolic_only"] and len(self._default) > SYMBOLIC_NODES:
+            symbolic = not numeric  # a long graph: numbers only (see SYMBOLIC_NODES)
         expand = self.graph.expand
         anchor = self._anchor
         forward = self.mode == "forward"
+        syms = self.graph.symbols
+        keep = set(self._default)
+        if forward:
+            keep.add(self.sweep.anchor)
 
         rows = []
-        for line in self.lines(o["nodes"]):
-            lhs = (
-                nt.derivative(line.node, anchor, fmt)
-                if forward
-                else nt.derivative(anchor, line.node, fmt)
-            )
-            if line.node == anchor:
+        for i in _select(self.graph, o["nodes"], self._default, not forward):
+            node = syms[i]
+            lhs = nt.derivative(node, anchor, fmt) if forward else nt.derivative(anchor, node, fmt)
+            if i == self.sweep.anchor:
                 rows.append([[lhs], ["1"]])
                 continue
+            if symbolic:
+                steps: list[tuple[int, Any, Any, float | None, float | None]] = [
+                    (self.graph.index(s.via), s.local, s.upstream, s.local_value, s.upstream_value)
+                    for s in self.sweep.steps(node)
+                ]
+            else:
+                steps = [
+                    (via, None, None, lv, uv)
+                    for via, lv, uv in _numeric_steps(self.graph, self.sweep, i, keep)
+                ]
             chains, sym_terms, num_terms = [], [], []
-            alone = len(line.steps) == 1
-            for step in line.steps:
-                chain, seed = self._chain(line.node, step, fmt)
-                if seed and alone:  # ∂L/∂L · ∂L/∂d is just ∂L/∂d
+            alone = len(steps) == 1
+            for via, local, upstream, local_value, upstream_value in steps:
+                chain, seed = self._chain(node, syms[via], fmt)
+                if seed and alone:  # dL/dL · ∂L/∂d is just dL/dd
                     chain = lhs
                 chains.append(chain)
-                one = seed and alone  # the seed factor ∂L/∂L = 1 is left out
-                factors = [step.local] if one else [step.local, step.upstream]
-                if not forward:
-                    factors.reverse()
-                sym_terms.append(
-                    nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
-                )
-                values = [step.local_value] if one else [step.local_value, step.upstream_value]
+                one = seed and alone  # the seed factor dL/dL = 1 is left out
+                if symbolic:
+                    factors = [local] if one else [local, upstream]
+                    if not forward:
+                        factors.reverse()
+                    sym_terms.append(
+                        nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
+                    )
+                values = [local_value] if one else [local_value, upstream_value]
                 if not forward:
                     values.reverse()
                 num_terms.append(nt.number_product(values, precision, fmt))
-            result = expand(line.result) if expanded else line.result
             parts: list[list[str]] = [[lhs], chains]
             if symbolic:
-                parts += [sym_terms, nt.terms(result, fmt)]
+                result = self.sweep[node]
+                parts += [sym_terms, nt.terms(expand(result) if expanded else result, fmt)]
             if numeric:
-                parts += [num_terms, [nt.number(line.value, precision, fmt)]]
-            if not line.steps:
+                value = self.sweep.value(node) if self._values else None
+                parts += [num_terms, [nt.number(value, precision, fmt)]]
+            if not steps:
                 parts.append(["0"])
             rows.append(_dedupe(parts))
         header = self._header(fmt, precision)
@@ -506,6 +555,7 @@ class Table(Renderable):
         elif ix is not None:
             self.sweep = Tangents(graph, cache, ix)
         self._rows_cache: dict[Any, tuple[TableRow, ...]] = {}
+        self._reach: set[int] | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -536,8 +586,7 @@ class Table(Renderable):
                 out.append(TableRow(sym, rhs, value))
                 continue
             dvalue = _value_or_none(sweep.value, sym)
-            steps = sweep.steps(sym)
-            contributions = tuple(s.value for s in steps)
+            contributions = self._contributions(i, keep)
             if i == sweep.anchor:
                 out.append(TableRow(sym, rhs, value, None, (), dvalue))
                 continue
@@ -556,6 +605,17 @@ class Table(Renderable):
         rows = tuple(out)
         self._rows_cache[key] = rows
         return rows
+
+    def _contributions(self, i: int, keep: set[int]) -> tuple[float | None, ...]:
+        """The numbers of the terms of node ``i``'s adjoint (or tangent) sum."""
+        sweep = self.sweep
+        assert sweep is not None
+        if isinstance(sweep, Tangents):
+            if self._reach is None:
+                self._reach = self.graph.descendants([sweep.anchor]) | {sweep.anchor}
+            keep = self._reach
+        steps = _numeric_steps(self.graph, sweep, i, keep)
+        return tuple(None if lv is None or uv is None else lv * uv for _, lv, uv in steps)
 
     def _render(self, fmt: str, **overrides: Any) -> str:
         nt.check_format(fmt)

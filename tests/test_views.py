@@ -404,15 +404,21 @@ def test_dot_text_shows_names_definitions_values_adjoints_and_partials() -> None
     assert 'n0 [label="a (input)\\n= 2\\ndL/da = b*f = 6", shape=box' in dot
     assert 'n4 [label="e = a*b\\n= -6\\ndL/de = f = -2", shape=ellipse];' in dot
     assert 'n6 [label="L = d*f\\n= -8\\ndL/dL = 1", shape=doubleoctagon' in dot
-    assert '  n5 -> n6 [label="f = -2"];' in dot
-    assert '  n0 -> n4 [label="b = -3"];' in dot
+    assert '  n5 -> n6 [label="∂L/∂d = f = -2"];' in dot
+    assert '  n0 -> n4 [label="∂e/∂a = b = -3"];' in dot  # says what it is
     assert dot.endswith("}")
     plain = t.to_dot()
     assert "dL/d" not in plain and 'label="e = a*b\\n= -6"' in plain
 
 
 @pytest.mark.parametrize(
-    "how, label", [("both", "b = -3"), ("symbolic", "b"), ("numeric", "-3"), ("none", None)]
+    "how, label",
+    [
+        ("both", "∂e/∂a = b = -3"),
+        ("symbolic", "∂e/∂a = b"),
+        ("numeric", "∂e/∂a = -3"),
+        ("none", None),
+    ],
 )
 def test_dot_edge_labels(how: str, label: str | None) -> None:
     t, _ = seed000_micrograd()

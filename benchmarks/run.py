@@ -31,6 +31,7 @@ SECTIONS = [
     ("bench_symbolic", "Symbolic gradients"),
     ("bench_big", "Big graphs"),
     ("bench_parsing", "Parsing long and hostile expressions"),
+    ("bench_views", "Views of long graphs"),
 ]
 
 

@@ -190,6 +190,7 @@ def to_dot(
         if o[key] == "auto":
             o[key] = "both" if len(graph) <= NUMERIC_ABOVE else "numeric"
     o["highlight"], o["highlight_edges"] = _highlighted(graph, o["highlight"])
+    o["hand"] = nt.hand_names(graph.equations)  # tanh' written 1 - o**2, as by hand
     outputs = _outputs(graph, gradient, o["outputs"])
     lines = _preamble(o)
     edges = []
@@ -285,7 +286,8 @@ def _node_label(
         else:
             head = nt.derivative(sym, anchor, "text")
         dval = _float(gradient.value, sym)
-        text = _labelled(lambda: gradient[sym], dval, o["adjoints"], precision)
+        names = o["hand"]
+        text = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
         label.append(f"{head} = {text}")
     return label
 
@@ -307,7 +309,9 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
         attrs = []
         if how != "none":
             v = values[k] if values is not None else None
-            text = _labelled(lambda local=local: local, v, how, o["precision"])
+            text = _labelled(
+                lambda local=local: nt.hand_local(local, o["hand"]), v, how, o["precision"]
+            )
             attrs.append(f"label={quote(nt.partial(syms[i], syms[p], 'text') + ' = ' + text)}")
         path = o["highlight_edges"]
         if (p, i) in path if path is not None else p in lit and i in lit:

@@ -153,12 +153,16 @@ def _dedupe(parts: list[list[str]]) -> list[list[str]]:
     ``∂L/∂r = ∂L/∂s · ∂s/∂r = 1 · 1 = 1``.
     """
     out: list[list[str]] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for p in parts:
         text = nt.sum_terms(p)
-        if text and text not in seen:
+        if text in seen:
+            k = seen[text]
+            if len(p) > len(out[k]):  # the same sum, known term by term: breakable
+                out[k] = p
+        elif text:
+            seen[text] = len(out)
             out.append(p)
-            seen.add(text)
     return out
 
 
@@ -370,6 +374,7 @@ class Derivation(Renderable):
         keep = set(self._default)
         if forward:
             keep.add(self.sweep.anchor)
+        names = nt.hand_names(self.graph.equations) if symbolic else {}
 
         rows = []
         for i in _select(self.graph, o["nodes"], self._default, not forward):
@@ -380,7 +385,13 @@ class Derivation(Renderable):
                 continue
             if symbolic:
                 steps: list[tuple[int, Any, Any, float | None, float | None]] = [
-                    (self.graph.index(s.via), s.local, s.upstream, s.local_value, s.upstream_value)
+                    (
+                        self.graph.index(s.via),
+                        nt.hand_local(s.local, names),
+                        nt.hand_local(s.upstream, names),
+                        s.local_value,
+                        s.upstream_value,
+                    )
                     for s in self.sweep.steps(node)
                 ]
             else:
@@ -409,7 +420,7 @@ class Derivation(Renderable):
                 num_terms.append(nt.number_product(values, precision, fmt))
             parts: list[list[str]] = [[lhs], chains]
             if symbolic:
-                result = self.sweep[node]
+                result = nt.hand_local(self.sweep[node], names)
                 parts += [sym_terms, nt.terms(expand(result) if expanded else result, fmt)]
             if numeric:
                 value = self.sweep.value(node) if self._values else None
@@ -578,6 +589,7 @@ class Table(Renderable):
             chosen = set(key or ())
             order = [i for i in order if i in chosen]
         keep = set(self._order)
+        names = nt.hand_names(graph.equations)
         out = []
         for i in order:
             sym, rhs = syms[i], graph.equations[i].definition
@@ -594,11 +606,11 @@ class Table(Renderable):
             if isinstance(sweep, Gradient):
                 for c in graph.consumers[i]:
                     if c in keep:
-                        local = graph.local_partial(c, i)
+                        local = nt.hand_local(graph.local_partial(c, i), names)
                         terms.append(nt.adjoint_symbol(syms[c]) * local)
             elif rhs is not None:
                 for p in graph.equations[i].parents:
-                    local = graph.local_partial(i, p)
+                    local = nt.hand_local(graph.local_partial(i, p), names)
                     terms.append(local * nt.tangent_symbol(syms[p]))
             deriv = sympy.Add(*terms) if terms else sympy.S.Zero
             out.append(TableRow(sym, rhs, value, deriv, contributions, dvalue))
@@ -733,11 +745,12 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     idx = _select(graph, o["nodes"], default, reverse)
     a = graph.symbols[anchor]
     has_values = _value_or_none(sweep.value, a) is not None
+    names = nt.hand_names(graph.equations)
     lines = []
     for i in idx:
         sym = graph.symbols[i]
         lhs = nt.derivative(a, sym, fmt) if reverse else nt.derivative(sym, a, fmt)
-        res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
+        res = sweep.expanded(sym) if o["expanded"] else nt.hand_local(sweep[sym], names)
         parts = [[lhs], nt.terms(res, fmt)]
         if has_values:
             parts.append([nt.number(sweep.value(sym), o["precision"], fmt)])
@@ -801,15 +814,16 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
     if not has_values:
         header = ["path", "factors", "product"]
     rows = []
+    names = nt.hand_names(p.graph.equations) if hasattr(p, "graph") else {}
     for path in p:
         row = [
             _math(arrow.join(nt.name(s, fmt) for s in path.nodes), fmt),
-            _math(nt.expr_product(list(path.factors), fmt), fmt),
+            _math(nt.expr_product([nt.hand_local(f, names) for f in path.factors], fmt), fmt),
         ]
         if has_values:
             vals = list(path.factor_values or ())
             row.append(_math(nt.number_product(vals, precision, fmt), fmt))
-        row.append(_math(nt.expr(path.product, fmt), fmt))
+        row.append(_math(nt.expr(nt.hand(path.product, names), fmt), fmt))
         if has_values:
             row.append(_math(nt.number(path.value, precision, fmt), fmt))
         rows.append(row)
@@ -818,7 +832,7 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
         total[0] = rf"{nt.derivative(p.output, p.wrt, fmt)} = \text{{sum}}"
     if has_values:
         total.append("")
-    total.append(_math(nt.expr(p.total, fmt), fmt))
+    total.append(_math(nt.expr(nt.hand(p.total, names), fmt), fmt))
     if has_values:
         total.append(_math(nt.number(p.value, precision, fmt), fmt))
     return nt.grid(header, [*rows, total], fmt, _paths_title(p, fmt))

@@ -95,7 +95,11 @@ def test_each_latex_output_compiles_alone_on_a4(name: str, tmp_path: Path) -> No
 def test_long_derivation_lines_are_broken_and_split_into_environments() -> None:
     t, L = mlp()
     tex = t.derivation(L).to_latex()
-    assert "&= " in tex and "&\\quad {}+ " in tex  # continuation lines of a long sum
+    assert "\n&= " in tex  # a long chain goes on below, after =
+    wide = Trace()
+    x = wide.input("x", 0.5)
+    y = wide.define("y", sympy.Add(*(sympy.sin((k + 1) * x) for k in range(12))))
+    assert "&\\quad {}+ " in wide.derivation(y).to_latex()  # a long sum cut between terms
     # each align* holds a page at most
     for env in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S):
         assert env.count("\\\\") < 24

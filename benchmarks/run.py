@@ -33,6 +33,7 @@ SECTIONS = [
     ("bench_parsing", "Parsing long and hostile expressions"),
     ("bench_matrix", "A matrix MLP: 784-128-10, softmax + cross-entropy"),
     ("bench_files", "Exercise files up to the size limits"),
+    ("bench_views", "Views of long graphs"),
 ]
 
 

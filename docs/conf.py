@@ -15,6 +15,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    # MathJax served from the built site, not a CDN: formulas render offline and on school
+    # networks that block CDNs.
+    "sphinx-mathjax-offline",
 ]
 myst_enable_extensions = ["amsmath", "colon_fence", "deflist", "dollarmath"]
 myst_heading_anchors = 3

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from . import __version__
 from . import notation as nt
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
@@ -44,7 +46,7 @@ from .grade import (
 from .html import to_html
 from .variants import exercise_text, read_roster, sheet, variant_key
 
-__all__ = ["explain", "main", "text_table"]
+__all__ = ["columns", "explain", "main", "text_table"]
 
 EXIT_OK, EXIT_WRONG, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 RENDER = {
@@ -53,6 +55,9 @@ RENDER = {
     "latex": Renderable.to_latex,
 }
 """How each ``--format`` renders a view or a report."""
+NOT_A_TERMINAL_WIDTH = 100
+"""Text output is wrapped to the terminal's width, or to this many columns when it does
+not go to a terminal (a file, a pipe)."""
 BUG_HINT = "this is a bug in symtrace; please report it with the input that caused it"
 
 
@@ -87,8 +92,22 @@ def demo() -> str:
     )
 
 
-def explain(path: str, fmt: str = "text") -> str:
-    """The worked solution of an exercise file: values, then every chain-rule step."""
+def columns(out: TextIO) -> int:
+    """How wide text output may be: the terminal's width (``COLUMNS`` if set), or
+    :data:`NOT_A_TERMINAL_WIDTH` when ``out`` is not a terminal."""
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return NOT_A_TERMINAL_WIDTH
+    return max(shutil.get_terminal_size((NOT_A_TERMINAL_WIDTH, 24)).columns, 40)
+
+
+def explain(path: str, fmt: str = "text", width: int | None = None) -> str:
+    """The worked solution of an exercise file: values, then every chain-rule step.
+
+    ``width`` (text only) wraps the description and the derivation's long lines."""
     ex = load(path)
     t, out = ex.trace, ex.output
     parts = []
@@ -103,13 +122,16 @@ def explain(path: str, fmt: str = "text") -> str:
         parts.append(f"{title}\n{'=' * nt.width(title)}\n")
     if ex.description:
         escape = {"markdown": nt.markdown_escape, "latex": _latex_paragraphs}
-        parts.append(escape.get(fmt, nt.terminal_safe)(ex.description) + "\n")
-    views = [
-        t.table(out, mode="forward"),
-        t.derivation(out),
-        t.table(out, mode="reverse"),
+        text = escape.get(fmt, nt.terminal_safe)(ex.description)
+        if fmt == "text" and width is not None:
+            text = nt.wrap(text, width)
+        parts.append(text + "\n")
+    derivation = t.derivation(out)
+    parts += [
+        RENDER[fmt](t.table(out, mode="forward")),
+        derivation.to_text(width=width) if fmt == "text" else RENDER[fmt](derivation),
+        RENDER[fmt](t.table(out, mode="reverse")),
     ]
-    parts.extend(RENDER[fmt](view) for view in views)
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 
 
@@ -123,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="symtrace",
         description="Symbolic-plus-numeric backpropagation tracer built on SymPy.",
     )
+    parser.add_argument("--version", action="version", version=f"symtrace {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("demo", help="derive every gradient of the micrograd lecture example")
     p = sub.add_parser(
@@ -260,7 +283,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             if not first:
                 out.write("\n")
-            out.write(RENDER[args.format](report))
+            text = RENDER[args.format](report)
+            out.write(nt.wrap(text, columns(out)) if args.format == "text" else text)
         first = False
         if not report.ok and status == EXIT_OK:
             status = EXIT_WRONG
@@ -381,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "html":
             return _html(args, out, err)
         if args.command == "explain":
-            out.write(explain(args.file, args.format))
+            out.write(explain(args.file, args.format, columns(out)))
             return EXIT_OK
         if args.command == "grade":
             return _grade(args, out, err)

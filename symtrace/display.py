@@ -52,6 +52,9 @@ class Renderable:
     def _latex(self, printer: Any) -> str:  # sympy.latex(view)
         return self.to_latex()
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's plain text
+        p.text(self.to_text())
+
     def _repr_latex_(self) -> str:
         return self.to_latex()
 

@@ -15,11 +15,11 @@ digraph symtrace {
   rankdir=LR;
   node [fontname="Helvetica"];
   edge [fontname="Helvetica", fontsize=10];
-  n0 [label="a (input)\\n= 2\\n∂e/∂a = b = -3", shape=box, style=filled, fillcolor="#dbeafe"];
-  n1 [label="b (input)\\n= -3\\n∂e/∂b = a = 2", shape=box, style=filled, fillcolor="#dbeafe"];
-  n2 [label="e = a*b\\n= -6\\n∂e/∂e = 1", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
-  n0 -> n2 [label="b = -3"];
-  n1 -> n2 [label="a = 2"];
+  n0 [label="a (input)\\n= 2\\nde/da = b = -3", shape=box, style=filled, fillcolor="#dbeafe"];
+  n1 [label="b (input)\\n= -3\\nde/db = a = 2", shape=box, style=filled, fillcolor="#dbeafe"];
+  n2 [label="e = a*b\\n= -6\\nde/de = 1", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
+  n0 -> n2 [label="∂e/∂a = b = -3"];
+  n1 -> n2 [label="∂e/∂b = a = 2"];
 }
 
 :func:`render` and :func:`to_svg` turn the DOT text into an image with the optional
@@ -47,6 +47,7 @@ from .errors import (
     BackendUnavailableError,
     EvaluationError,
     GraphvizError,
+    OptionError,
     OptionValueError,
     TraceError,
     UsageError,
@@ -57,9 +58,14 @@ from .matrices import Bar, pullback
 
 __all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
 
+NUMERIC_ABOVE = 25
+"""Graphs of more nodes than this get numeric labels by default (``"auto"``): symbolic
+adjoints grow with the graph and make a 30-node MLP unreadable."""
+
 DOT_OPTIONS: dict[str, Any] = {
-    "edge_labels": "both",
-    "adjoints": "both",
+    "edge_labels": "auto",
+    "adjoints": "auto",
+    "highlight": None,
     "values": True,
     "definitions": True,
     "outputs": None,
@@ -69,10 +75,15 @@ DOT_OPTIONS: dict[str, Any] = {
 }
 """Options of :func:`to_dot` and their defaults.
 
-* ``edge_labels``: ``"both"`` (``b = -3``), ``"symbolic"`` (``b``), ``"numeric"``
-  (``-3``) or ``"none"`` -- the local partial on each edge;
-* ``adjoints``: the same choices for the adjoint (or tangent) line of each node, when a
-  Gradient (or Tangents) is given;
+* ``edge_labels``: the local partial on each edge, ``∂e/∂a = b = -3`` (``"both"``),
+  ``∂e/∂a = b`` (``"symbolic"``), ``∂e/∂a = -3`` (``"numeric"``) or nothing
+  (``"none"``); ``"auto"`` (default) is ``"both"`` up to :data:`NUMERIC_ABOVE` nodes
+  and ``"numeric"`` above;
+* ``adjoints``: the same choices for the ``dL/dnode`` (or ``dnode/dx``) line of each
+  node, when a Gradient (or Tangents) is given;
+* ``highlight``: nodes to draw in red with a thick border, and the edges between them:
+  a node, a list of nodes (names or Symbols) or a :class:`~symtrace.Path`
+  (``t.paths(y, x)[0]``);
 * ``values``: show node values (when the inputs have values);
 * ``definitions``: show each node's definition;
 * ``outputs``: nodes drawn as outputs (default: the Gradient's output, or else every
@@ -81,7 +92,8 @@ DOT_OPTIONS: dict[str, Any] = {
   ``name``: the graph's name.
 """
 
-_LABEL_CHOICES = ("both", "symbolic", "numeric", "none")
+_LABEL_CHOICES = ("auto", "both", "symbolic", "numeric", "none")
+_HIGHLIGHT = 'color="#dc2626", penwidth=2.5'
 _INPUT = 'shape=box, style=filled, fillcolor="#dbeafe"'
 _OUTPUT = 'shape=doubleoctagon, style=filled, fillcolor="#fde68a"'
 _INNER = "shape=ellipse"
@@ -124,9 +136,13 @@ _RULES: dict[str, nt.Rule] = {
 }
 
 
-def _labelled(symbolic: sympy.Expr, value: float | None, how: str, precision: int) -> str:
-    sym = nt.expr(symbolic, "text")
+def _labelled(symbolic: Any, value: float | None, how: str, precision: int) -> str:
+    """``symbolic = value`` as ``how`` says; ``symbolic`` is a callable giving the
+    expression, called only when it is shown (a long graph's adjoints are large)."""
     num = nt.number(value, precision) if value is not None else ""
+    if how == "numeric" and num:
+        return num
+    sym = nt.expr(symbolic(), "text")
     if how == "symbolic" or not num:
         return sym
     if how == "numeric" or sym == num:
@@ -152,7 +168,7 @@ def to_dot(
 
     Usually called as ``t.to_dot(gradient, ...)``.  Nodes show name, definition and
     value; with ``gradient`` (a :class:`~symtrace.Gradient` or
-    :class:`~symtrace.Tangents` of this trace) also ``∂y/∂node`` (or ``∂node/∂x``).
+    :class:`~symtrace.Tangents` of this trace) also ``dy/dnode`` (or ``dnode/dx``).
     Edges go from a parent to the node using it and are labelled with the local
     partial.  Options are in :data:`DOT_OPTIONS`.
 
@@ -167,20 +183,47 @@ def to_dot(
       edge [fontname="Helvetica", fontsize=10];
       n0 [label="x₁ (input)", shape=box, style=filled, fillcolor="#dbeafe"];
       n1 [label="y = 2*x₁", shape=doubleoctagon, style=filled, fillcolor="#fde68a"];
-      n0 -> n1 [label="2"];
+      n0 -> n1 [label="∂y/∂x₁ = 2"];
     }
     """
     o = nt.validate_options("to_dot()", options, DOT_OPTIONS, _RULES)
     _check_gradient(graph, gradient)
+    for key in ("edge_labels", "adjoints"):
+        if o[key] == "auto":
+            o[key] = "both" if len(graph) <= NUMERIC_ABOVE else "numeric"
+    o["highlight"], o["highlight_edges"] = _highlighted(graph, o["highlight"])
+    o["hand"] = nt.hand_names(graph.equations)  # tanh' written 1 - o**2, as by hand
     outputs = _outputs(graph, gradient, o["outputs"])
     lines = _preamble(o)
     edges = []
     for eq in graph.equations:
         label = _node_label(graph, cache, eq.index, gradient, o)
         style = _OUTPUT if eq.index in outputs else _INPUT if eq.is_input else _INNER
+        if eq.index in o["highlight"]:
+            style += ", " + _HIGHLIGHT
         lines.append(f"  n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
         edges += _edges(graph, cache, eq.index, o)
     return "\n".join([*lines, *edges, "}"])
+
+
+def _highlighted(graph: EquationGraph, chosen: Any) -> tuple[set[int], set[tuple[int, int]] | None]:
+    """The node indices of the ``highlight`` option (a node, nodes, or a Path), and for a
+    Path its edges (``None``: every edge between highlighted nodes)."""
+    if chosen is None:
+        return set(), None
+    nodes = getattr(chosen, "nodes", chosen)
+    if isinstance(nodes, str | sympy.Symbol):
+        nodes = [nodes]
+    try:
+        index = [graph.index(n) for n in nodes]
+    except TypeError:
+        raise OptionError(
+            "to_dot(): highlight must be a node, a list of nodes or a Path, "
+            f"got {type(chosen).__name__}"
+        ) from None
+    if hasattr(chosen, "nodes"):  # a Path, from its output down to its input
+        return set(index), {(index[k + 1], index[k]) for k in range(len(index) - 1)}
+    return set(index), None
 
 
 def _check_gradient(graph: EquationGraph, gradient: Any) -> None:
@@ -243,11 +286,13 @@ def _node_label(
     if gradient is not None and i < gradient.size and o["adjoints"] != "none":
         sym, anchor = eq.symbol, graph.symbols[gradient.anchor]
         if isinstance(gradient, Gradient):
-            head = nt.partial(anchor, sym, "text")
+            head = nt.derivative(anchor, sym, "text")
         else:
-            head = nt.partial(sym, anchor, "text")
+            head = nt.derivative(sym, anchor, "text")
         dval = _float(gradient.value, sym)
-        label.append(f"{head} = {_labelled(gradient[sym], dval, o['adjoints'], precision)}")
+        names = o["hand"]
+        text = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
+        label.append(f"{head} = {text}")
     return label
 
 
@@ -276,12 +321,19 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
         except EvaluationError:
             values = None
     out = []
+    syms, lit = graph.symbols, o["highlight"]
     for k, (p, local) in enumerate(zip(eq.parents, graph.local_partials(i), strict=True)):
-        attrs = ""
+        attrs = []
         if how != "none":
             v = values[k] if values is not None else None
-            attrs = f" [label={quote(_labelled(local, v, how, o['precision']))}]"
-        out.append(f"  n{p} -> n{i}{attrs};")
+            text = _labelled(
+                lambda local=local: nt.hand_local(local, o["hand"]), v, how, o["precision"]
+            )
+            attrs.append(f"label={quote(nt.partial(syms[i], syms[p], 'text') + ' = ' + text)}")
+        path = o["highlight_edges"]
+        if (p, i) in path if path is not None else p in lit and i in lit:
+            attrs.append(_HIGHLIGHT)
+        out.append(f"  n{p} -> n{i}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
     return out
 
 

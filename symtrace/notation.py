@@ -37,6 +37,8 @@ option validator (:func:`validate_options`), the LaTeX escaper for running text
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -61,9 +63,15 @@ __all__ = [
     "check_format",
     "check_precision",
     "check_string",
+    "check_width",
+    "derivative",
+    "equation_lines",
     "expr",
     "expr_product",
     "grid",
+    "hand",
+    "hand_local",
+    "hand_names",
     "inline",
     "latex_escape",
     "markdown_escape",
@@ -74,10 +82,14 @@ __all__ = [
     "options_error",
     "partial",
     "product",
+    "sum_terms",
     "tangent_symbol",
     "terminal_safe",
+    "terms",
+    "tex_width",
     "validate_options",
     "width",
+    "wrap",
 ]
 
 FORMATS = ("text", "markdown", "latex")
@@ -215,6 +227,53 @@ def expr(e: Any, fmt: str) -> str:
     return str(sympy.latex(e))
 
 
+def hand_names(equations: Sequence[Any]) -> dict[sympy.Expr, sympy.Symbol]:
+    """The function applications that name a node (``tanh(n)`` for ``o = tanh(n)``),
+    mapped to the node: how a hand-written derivation refers to a value it already has.
+
+    ``equations`` are a graph's records (each with ``symbol`` and ``definition``).
+    """
+    out: dict[sympy.Expr, sympy.Symbol] = {}
+    for eq in equations:
+        d = eq.definition
+        if d is not None and isinstance(d, sympy.Function) and d not in out:
+            out[d] = eq.symbol
+    return out
+
+
+def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
+    """``e`` with every node's own value written as the node, as by hand.
+
+    ``tanh' = 1 - tanh(n)**2`` becomes ``1 - o**2`` for ``o = tanh(n)``, the sigmoid's
+    ``(1 - sigmoid(z))*sigmoid(z)`` becomes ``s*(1 - s)``, ``exp(z)`` the node itself.
+    Only printing uses it: the engine's results are unchanged.
+
+    >>> n, o = sympy.symbols("n o")
+    >>> hand(1 - sympy.tanh(n) ** 2, {sympy.tanh(n): o})
+    1 - o**2
+    """
+    if not names or not isinstance(e, sympy.Basic):
+        return e
+    return e.xreplace(dict(names))
+
+
+def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
+    """An expression as by hand: :func:`hand`, then common factors taken out of sums
+    (``2*o - 2*y`` is written ``2*(o - y)``) when that is no longer.
+
+    >>> o, y = sympy.symbols("o y")
+    >>> hand_local(2 * o - 2 * y, {})
+    2*(o - y)
+    """
+    out = hand(e, names)
+    if not isinstance(out, sympy.Basic) or not out.has(sympy.Add):
+        return out
+    if out.has(sympy.MatrixSymbol):  # matrix adjoints print in their own matrix form
+        return out
+    factored = sympy.factor_terms(out)
+    return factored if sympy.count_ops(factored) <= sympy.count_ops(out) else out
+
+
 def name(sym: sympy.Symbol, fmt: str) -> str:
     """A node's name: ``x₁`` (text) or ``x_{1}`` (LaTeX/Markdown)."""
     return expr(sym, fmt)
@@ -226,10 +285,28 @@ def inline(s: str, fmt: str) -> str:
 
 
 def partial(y: sympy.Symbol, x: sympy.Symbol, fmt: str) -> str:
-    """The derivative of ``y`` with respect to ``x``: ``∂y/∂x`` or ``\\frac{\\partial y}{...}``."""
+    """The local partial of ``y``'s equation with respect to its argument ``x``:
+    ``∂y/∂x`` or ``\\frac{\\partial y}{...}`` (see :func:`derivative`)."""
     if fmt == "text":
         return f"∂{name(y, fmt)}/∂{name(x, fmt)}"
     return rf"\frac{{\partial {name(y, fmt)}}}{{\partial {name(x, fmt)}}}"
+
+
+def derivative(y: sympy.Symbol, x: sympy.Symbol, fmt: str) -> str:
+    """The total derivative of ``y`` with respect to ``x``, through every path:
+    ``dy/dx`` or ``\\frac{\\mathrm{d} y}{\\mathrm{d} x}``.
+
+    Views write the derivatives a sweep computes (the output's with respect to a node,
+    a node's with respect to the seed of a forward pass) this way, and the local partial
+    of one equation with :func:`partial` (``∂c/∂p``), so that ``dy/dx = dy/ds · ∂s/∂x
+    + ∂y/∂x`` says which is which.
+
+    >>> derivative(sympy.Symbol("L"), sympy.Symbol("x_1"), "text")
+    'dL/dx₁'
+    """
+    if fmt == "text":
+        return f"d{name(y, fmt)}/d{name(x, fmt)}"
+    return rf"\frac{{\mathrm{{d}} {name(y, fmt)}}}{{\mathrm{{d}} {name(x, fmt)}}}"
 
 
 def _decorated(sym: sympy.Symbol, modifier: str) -> sympy.Symbol:
@@ -363,6 +440,12 @@ def check_flag(what: str, key: str, value: Any) -> None:
         raise OptionError(f"{what}: {key} must be True or False, got {value!r}")
 
 
+def check_width(what: str, key: str, value: Any) -> None:
+    """:data:`Rule` for a line width: ``None`` (no limit) or an integer of at least 20."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 20):
+        raise OptionValueError(f"{what}: {key} must be None or an integer >= 20, got {value!r}")
+
+
 def check_string(what: str, key: str, value: Any) -> None:
     """:data:`Rule` for an option that is a string."""
     if not isinstance(value, str):
@@ -454,6 +537,32 @@ def width(s: str) -> int:
     return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
 
 
+def wrap(text: str, columns: int) -> str:
+    """Each line of ``text`` wider than ``columns`` broken between words, the rest of
+    it indented two more spaces than the line itself (a hanging indent).
+
+    >>> print(wrap("    wrong: expected b*f = 6. dL/da = dL/de · ∂e/∂a = 6", 30))
+        wrong: expected b*f = 6.
+          dL/da = dL/de · ∂e/∂a =
+          6
+    """
+    out = []
+    for line in text.split("\n"):
+        if width(line) <= columns:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        out += textwrap.wrap(
+            line.strip(),
+            columns,
+            initial_indent=indent,
+            subsequent_indent=indent + "  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [line]
+    return "\n".join(out)
+
+
 def grid(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
@@ -467,12 +576,13 @@ def grid(
     """A table: aligned text columns, a Markdown pipe table, or a LaTeX table.
 
     Cells are already written in ``fmt``; this only lays them out.  Text columns are
-    separated by two spaces, with a line of ``rule`` under the header; Markdown cells
-    have ``|`` escaped and newlines turned into spaces.  In LaTeX, ``math=True`` gives
-    an ``array`` inside ``\\[ ... \\]`` (cells are math, header cells plain words put
-    in ``\\text``); ``math=False`` a ``tabular`` of text cells.  ``columns`` is the
-    LaTeX column specification (default ``l`` for each).  ``title`` goes above the
-    table (a comment in LaTeX).
+    separated by two spaces (a cell with newlines takes several lines), with a line of
+    ``rule`` under the header; Markdown cells have ``|`` escaped and newlines turned
+    into spaces.  In LaTeX, ``math=True`` gives an ``array`` inside ``\\[ ... \\]``
+    (cells are math, header cells plain words put in ``\\text``); ``math=False`` a
+    ``tabular`` of text cells, its rows ended by ``\\tabularnewline`` (so cells may
+    start with ``\\raggedright``).  ``columns`` is the LaTeX column specification
+    (default ``l`` for each).  ``title`` goes above the table (a comment in LaTeX).
 
     >>> print(grid(["node", "value"], [["a", "2"], ["L̅", "-8"]], "text", "Values"))
     Values
@@ -487,14 +597,24 @@ def grid(
     """
     cols = columns if columns is not None else "l" * len(header)
     if fmt == "text":
-        widths = [max(width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+        widths = [
+            max(width(part) for r in [header, *rows] for part in r[k].split("\n"))
+            for k in range(len(header))
+        ]
 
         def line(cells: Sequence[str]) -> str:
             padded = [c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)]
             return "  ".join(padded).rstrip()
 
+        def row_lines(cells: Sequence[str]) -> list[str]:
+            if not any("\n" in c for c in cells):
+                return [line(cells)]
+            split = [c.split("\n") for c in cells]
+            height = max(len(c) for c in split)
+            return [line([c[k] if k < len(c) else "" for c in split]) for k in range(height)]
+
         under = "  ".join(rule * w for w in widths)
-        out = [line(header), under, *(line(r) for r in rows)]
+        out = [line(header), under, *(text for r in rows for text in row_lines(r))]
         return "\n".join(([title] if title else []) + out)
     if fmt == "markdown":
 
@@ -512,9 +632,9 @@ def grid(
     if not math:
         lines = [
             f"\\begin{{tabular}}{{{cols}}}",
-            " & ".join(header) + " \\\\",
+            " & ".join(header) + " \\tabularnewline",
             "\\hline",
-            *(" & ".join(r) + " \\\\" for r in rows),
+            *(" & ".join(r) + " \\tabularnewline" for r in rows),
             "\\end{tabular}",
         ]
         return top + "\n".join(lines)
@@ -572,3 +692,273 @@ def markdown_escape(text: str, newlines: bool = True) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# ------------------------------------------------------------ equations that fit
+
+LATEX_LINE = 60.0
+"""How wide (in :func:`tex_width` units) the right-hand side of a LaTeX equation line may
+be: an A4 ``article`` page's text width, less room for the left-hand side."""
+
+LATEX_PAGE_LINES = 24
+"""At most this many lines go in one LaTeX ``align*`` (which cannot break across pages)."""
+
+LATEX_CELL = 26.0
+"""How wide (in :func:`tex_width` units) a LaTeX table cell may be before it is stacked."""
+
+_TEX_TOKEN = re.compile(r"\\[A-Za-z]+\*?|\\.|\s+|.", re.S)
+_TEX_SPACES = {"quad": 2.0, "qquad": 4.0, ",": 0.3, ";": 0.5, " ": 0.5, "!": 0.0}
+_TEX_ZERO = set("left right displaystyle mathit big Big dot bar hat vec tilde".split())
+
+
+def tex_width(s: str) -> float:
+    """About how many characters wide LaTeX math ``s`` typesets (a fraction as wide as
+    its wider half, scripts at 0.7, ``+``/``-``/``=`` with their spacing).
+
+    Used to decide where long equations break; it never needs to be exact.
+
+    >>> tex_width(r"\\frac{\\partial L}{\\partial x_{1}}") < tex_width("dL/dx_1")
+    True
+    """
+    tokens = _TEX_TOKEN.findall(s)
+    pos = 0
+
+    def group() -> float:
+        """The width of the next brace group (or single token)."""
+        nonlocal pos
+        while pos < len(tokens) and tokens[pos].isspace():
+            pos += 1
+        if pos >= len(tokens):
+            return 0.0
+        if tokens[pos] != "{":
+            return run(single=True)
+        pos += 1
+        w = run()
+        pos += 1  # the closing brace
+        return w
+
+    def run(single: bool = False) -> float:
+        nonlocal pos
+        w = 0.0
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == "}":
+                return w
+            pos += 1
+            if tok == "{":
+                w += run()
+                pos += 1
+            elif tok in ("^", "_"):
+                w += 0.7 * group()
+            elif tok.isspace():
+                pass
+            elif tok.startswith("\\") and len(tok) > 1:
+                cmd = tok[1:]
+                if cmd == "frac":
+                    w += max(group(), group()) + 0.4
+                elif cmd in ("text", "mathrm", "operatorname"):
+                    w += group()
+                elif cmd in _TEX_SPACES:
+                    w += _TEX_SPACES[cmd]
+                elif cmd in _TEX_ZERO:
+                    pass
+                elif cmd in ("cdot", "to", "approx", "times", "pm"):
+                    w += 2.0
+                elif cmd.isalpha() and cmd.islower() and len(cmd) <= 4 and cmd not in _GREEK:
+                    w += len(cmd)  # \tanh, \log, \exp
+                else:
+                    w += 1.0
+            elif tok in "+-=<>":
+                w += 2.0
+            else:
+                w += 1.0
+            if single:
+                return w
+        return w
+
+    return run()
+
+
+_GREEK = {"alpha", "beta", "eta", "zeta", "iota", "rho", "tau", "chi", "psi", "phi", "pi"}
+
+
+def measure(s: str, fmt: str) -> float:
+    """How wide ``s`` is: terminal columns (text) or :func:`tex_width` (LaTeX)."""
+    return float(width(s)) if fmt == "text" else tex_width(s)
+
+
+def terms(e: Any, fmt: str) -> list[str]:
+    """An expression written as the terms of its sum (one item if it is not a sum),
+    in the order SymPy's printers write them.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> terms(a - 2 * b, "text"), terms(a * b, "latex")
+    (['a', '-2*b'], ['a b'])
+    """
+    if isinstance(e, sympy.Add):
+        return Sum([expr(t, fmt) for t in e.as_ordered_terms()], expr(e, fmt))
+    return [expr(e, fmt)]
+
+
+class Sum(list[str]):
+    """The printed terms of a sum, remembering how the printer wrote the whole sum."""
+
+    def __init__(self, parts: Sequence[str], whole: str) -> None:
+        super().__init__(parts)
+        self.whole = whole
+
+
+def sum_terms(parts: Sequence[str]) -> str:
+    """Already printed terms written as a sum; ``+ -x`` is written ``- x``.
+
+    >>> sum_terms(["a", "-2*b", "c"])
+    'a - 2*b + c'
+    """
+    if isinstance(parts, Sum):
+        return parts.whole
+    out = ""
+    for k, term in enumerate(parts):
+        if k == 0:
+            out = term
+        elif term.startswith("-"):
+            out += " - " + term[1:].lstrip()
+        else:
+            out += " + " + term
+    return out
+
+
+def _break(parts: Sequence[Sequence[str]], fmt: str, limit: float) -> list[tuple[str, str]]:
+    """The right-hand side ``= p1 = p2 ...`` cut into lines at most ``limit`` wide.
+
+    Each line is ``(lead, content)``: ``lead`` is ``"="`` where a new member of the chain
+    starts and ``""`` where a long sum goes on (``content`` then starts with ``+``/``-``).
+    Parts are kept whole on a line when they fit; a part too long for a line of its own
+    is broken between its terms.
+    """
+    lines: list[tuple[str, str]] = []
+    lead, line, used = "", "", 0.0
+    broken = False  # the last part was cut between terms: the next starts a new line
+    for part in parts:
+        whole = sum_terms(part)
+        w = measure(whole, fmt)
+        if line and not broken and used + 3 + w <= limit:
+            line, used = f"{line} = {whole}", used + 3 + w
+            continue
+        if line:
+            lines.append((lead, line))
+        if w + 2 <= limit or len(part) < 2:
+            lead, line, used, broken = "=", whole, w + 2, False
+            continue
+        lead, line, used, broken = "=", part[0], measure(part[0], fmt) + 2, True
+        for term in part[1:]:
+            op, body = ("-", term[1:].lstrip()) if term.startswith("-") else ("+", term)
+            tw = measure(body, fmt) + 3
+            if used + tw <= limit:
+                line, used = f"{line} {op} {body}", used + tw
+            else:
+                lines.append((lead, line))
+                lead, line, used = "", f"{op} {body}", tw + 2
+    if line:
+        lines.append((lead, line))
+    return lines
+
+
+def equation_lines(
+    rows: Sequence[Sequence[Sequence[str]]],
+    fmt: str,
+    header: str = "",
+    wrap: int | None = None,
+) -> str:
+    """Chains ``lhs = a = b`` as text lines, a Markdown list, or a LaTeX ``align*``.
+
+    Each row is a left-hand side and the members of its chain, each member given as the
+    terms of a sum (``[["∂L/∂a"], ["b", "c"]]`` is ``∂L/∂a = b + c``).  LaTeX lines
+    longer than :data:`LATEX_LINE` are broken after ``=`` and, where one member is too
+    long by itself, between its terms; text is broken the same way, with a hanging
+    indent, when ``wrap`` (a number of columns) is given (one line per row otherwise).
+
+    >>> rows = [[["y"], ["a", "b"], ["3"]]]
+    >>> print(equation_lines(rows, "text"))
+    y = a + b = 3
+    >>> print(equation_lines(rows, "text", wrap=9))
+    y = a + b
+      = 3
+    >>> print(equation_lines(rows, "latex"))
+    \\begin{align*}
+    y &= a + b = 3
+    \\end{align*}
+    """
+    check_format(fmt)
+    if fmt == "markdown":
+        eqs = [" = ".join(sum_terms(p) for p in row) for row in rows]
+        items = "\n".join(f"- ${e}$" for e in eqs)
+        return f"{header}\n\n{items}" if header else items
+    out: list[str] = []
+    for row in rows:
+        lhs = sum_terms(row[0])
+        rest = list(row[1:])
+        if fmt == "text":
+            if wrap is None:
+                out.append(" = ".join([lhs, *(sum_terms(p) for p in rest)]))
+                continue
+            pad = " " * (width(lhs) + 1)
+            limit = max(float(wrap) - len(pad), 20.0)
+            broken = _break(rest, fmt, limit) if rest else []
+            first = True
+            for lead, content in broken:
+                if first:
+                    out.append(f"{lhs} = {content}")
+                    first = False
+                else:
+                    out.append(f"{pad}= {content}" if lead else f"{pad}  {content}")
+            if first:
+                out.append(lhs)
+            continue
+        if not rest:
+            out.append(f"{lhs} &")
+            continue
+        pieces = []
+        for k, (lead, content) in enumerate(_break(rest, fmt, LATEX_LINE)):
+            left = lhs if k == 0 else ""
+            pieces.append(f"{left} &= {content}" if lead else f"{left} &\\quad {{}}{content}")
+        out.append(" \\\\\n".join(p.lstrip() for p in pieces))
+    if fmt == "latex":
+        # One align* cannot break across pages: long derivations get several, each at
+        # most LATEX_PAGE_LINES lines long, with every equation whole inside one.
+        chunks: list[list[str]] = [[]]
+        used = 0
+        for eq in out:
+            n = eq.count("\n") + 1
+            if chunks[-1] and used + n > LATEX_PAGE_LINES:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(eq)
+            used += n
+        head = f"% {header}\n" if header else ""
+        return head + "\n".join(
+            "\\begin{align*}\n" + " \\\\\n".join(c) + "\n\\end{align*}" for c in chunks
+        )
+    return "\n".join(([header] if header else []) + out)
+
+
+def stack(parts: Sequence[str], fmt: str, limit: float | None = None) -> str:
+    """A table cell holding a long sum, cut between its terms into lines.
+
+    Text and Markdown cells get the lines joined by newlines (which :func:`grid` lays out
+    as several physical lines, or joins with spaces in Markdown); a LaTeX cell becomes a
+    one-column ``array``.  ``limit`` defaults to :data:`LATEX_CELL` in LaTeX and 40
+    columns in text.
+
+    >>> print(stack(["a", "-b", "c"], "text", limit=6))
+    a - b
+      + c
+    """
+    if limit is None:
+        limit = LATEX_CELL if fmt == "latex" else 40.0
+    broken = _break([list(parts)], fmt, limit)
+    if len(broken) < 2:
+        return sum_terms(parts)
+    if fmt == "latex":
+        body = r" \\ ".join(c if lead else rf"\quad {{}}{c}" for lead, c in broken)
+        return rf"\begin{{array}}[t]{{@{{}}l@{{}}}} {body} \end{{array}}"
+    return "\n".join(c if lead else f"  {c}" for lead, c in broken)

@@ -14,8 +14,8 @@ Numbers are read from the engine (``Gradient.value``, ``Tangents.value``,
 >>> e = t.define("e", a * b); d = t.define("d", e + c); L = t.define("L", d * f)
 >>> print(derivation(t.graph, t.cache, L, nodes=[e, a]))
 Backward pass for L at a = 2, b = -3, c = 10, f = -2
-∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
-∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
+dL/de = dL/dd · ∂d/∂e = f · 1 = f = (-2) · 1 = -2
+dL/da = dL/de · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6
 
 The views are made from a trace's :class:`~symtrace.graph.Graph` and
 :class:`~symtrace.evaluation.ValueCache` (``Trace.derivation`` and ``Trace.table`` call
@@ -66,6 +66,7 @@ DERIVATION_OPTIONS: dict[str, Any] = {
     "numeric_only": False,
     "expanded": False,
     "precision": nt.DEFAULT_PRECISION,
+    "width": None,
 }
 """Options of :func:`derivation` and their defaults."""
 
@@ -76,6 +77,7 @@ RESULT_OPTIONS: dict[str, Any] = {
     "nodes": None,
     "expanded": False,
     "precision": nt.DEFAULT_PRECISION,
+    "width": None,
 }
 """Options of the renderings of :class:`~symtrace.Gradient` and :class:`~symtrace.Tangents`."""
 
@@ -87,6 +89,7 @@ TRACE_OPTIONS: dict[str, Any] = {"precision": nt.DEFAULT_PRECISION}
 
 _RULES: dict[str, nt.Rule] = {
     "precision": nt.check_precision,
+    "width": nt.check_width,
     "symbolic_only": nt.check_flag,
     "numeric_only": nt.check_flag,
     "expanded": nt.check_flag,
@@ -139,26 +142,47 @@ def _at(given: Mapping[Any, Any], fmt: str, precision: int) -> str:
     return ", ".join(parts)
 
 
-def _dedupe(parts: list[str]) -> list[str]:
-    """Drop empty parts and any part equal to the one before it."""
-    out: list[str] = []
+def _dedupe(parts: list[list[str]]) -> list[list[str]]:
+    """Drop empty parts and any part written the same as one before it in the chain.
+
+    ``∂L/∂r = ∂L/∂s · ∂s/∂r = 1 · 1 = 1 = 1 · 1 = 1`` is written once:
+    ``∂L/∂r = ∂L/∂s · ∂s/∂r = 1 · 1 = 1``.
+    """
+    out: list[list[str]] = []
+    seen: dict[str, int] = {}
     for p in parts:
-        if p and (not out or out[-1] != p):
+        text = nt.sum_terms(p)
+        if text in seen:
+            k = seen[text]
+            if len(p) > len(out[k]):  # the same sum, known term by term: breakable
+                out[k] = p
+        elif text:
+            seen[text] = len(out)
             out.append(p)
     return out
 
 
-def _equation_lines(lines: list[list[str]], fmt: str, header: str = "") -> str:
-    """Chains ``lhs = a = b`` as text lines, a Markdown list, or a LaTeX ``align*``."""
-    if fmt == "latex":
-        body = [f"{p[0]} &= {' = '.join(p[1:])}" if len(p) > 1 else f"{p[0]} &" for p in lines]
-        head = f"% {header}\n" if header else ""
-        return head + "\\begin{align*}\n" + " \\\\\n".join(body) + "\n\\end{align*}"
-    eqs = [" = ".join(p) for p in lines]
-    if fmt == "markdown":
-        items = "\n".join(f"- ${e}$" for e in eqs)
-        return f"{header}\n\n{items}" if header else items
-    return "\n".join(([header] if header else []) + eqs)
+def _equation_lines(
+    lines: list[list[list[str]]], fmt: str, header: str = "", width: int | None = None
+) -> str:
+    """Chains ``lhs = a = b`` (see :func:`symtrace.notation.equation_lines`); text lines
+    wider than ``width`` columns are broken with a hanging indent."""
+    if width is not None and fmt == "text":
+        header = nt.wrap(header, width)
+    return nt.equation_lines(lines, fmt, header, wrap=width)
+
+
+_REPR_LINES = 30
+
+
+def _repr(view: Renderable) -> str:
+    """A view's text, or its first lines and how many more there are when it is long."""
+    text = view.to_text()
+    lines = text.splitlines()
+    if len(lines) <= _REPR_LINES and len(text) <= 4000:
+        return text
+    head = "\n".join(line[:200] for line in lines[: _REPR_LINES // 2])
+    return f"{head}\n... ({len(lines) - _REPR_LINES // 2} more lines; print() it for all)"
 
 
 def _math(s: str, fmt: str) -> str:
@@ -166,22 +190,63 @@ def _math(s: str, fmt: str) -> str:
     return nt.inline(s, fmt)
 
 
+TEXT_CELL = 40
+"""Text table cells wider than this many columns are cut between terms into lines."""
+
+
+LATEX_CELLS = {"primal": 30.0, "reverse": 18.0, "forward": 13.0}
+"""How wide a LaTeX table cell may be (:func:`symtrace.notation.tex_width` units) in each
+table mode, so that the whole table fits an A4 page."""
+
+
+def _cell(prefix: str, parts: list[str], fmt: str, mode: str = "primal") -> str:
+    """A table cell ``prefix + sum``, cut between the sum's terms when it is too wide."""
+    whole = prefix + nt.sum_terms(parts)
+    if fmt == "markdown" or len(parts) < 2:
+        return whole
+    limit = LATEX_CELLS.get(mode, nt.LATEX_CELL) if fmt == "latex" else float(TEXT_CELL)
+    if nt.measure(whole, fmt) <= limit:
+        return whole
+    return nt.stack([prefix + parts[0], *parts[1:]], fmt, limit)
+
+
 def _text(s: str, fmt: str) -> str:
     """A table cell holding words."""
     return rf"\text{{{s}}}" if fmt == "latex" and s else s
 
 
-def _join_terms(terms: list[str], fmt: str) -> str:
-    """Terms of a sum; ``+ -x`` is written ``- x``."""
-    out = ""
-    for k, term in enumerate(terms):
-        if k == 0:
-            out = term
-        elif term.startswith("-"):
-            out += " - " + term[1:].lstrip()
-        else:
-            out += " + " + term
+def _numeric_steps(
+    graph: Graph, sweep: Gradient | Tangents, i: int, keep: set[int]
+) -> list[tuple[int, float | None, float | None]]:
+    """The chain-rule terms of node ``i`` in numbers: ``(via, local value, upstream value)``.
+
+    Reverse mode sums over the consumers ``via`` in ``keep`` (the nodes the output
+    depends on), forward mode over the parents in ``keep`` (the nodes that depend on
+    ``wrt``).  Made from the sweep's numbers only (``value``, ``local_values``), never its
+    symbolic results, so views of long chains take linear time.
+    """
+    syms = graph.symbols
+    out: list[tuple[int, float | None, float | None]] = []
+    values = sweep.has_values
+    if isinstance(sweep, Gradient):
+        for c in graph.consumers[i]:
+            if c in keep and c < sweep.size:
+                k = graph.equations[c].parents.index(i)
+                local = sweep.local_values(c)[k] if values else None
+                out.append((c, local, float(sweep.value(syms[c])) if values else None))
+        return out
+    parents = graph.equations[i].parents
+    for k, p in enumerate(parents):
+        if p in keep and p not in parents[:k]:
+            local = sweep.local_values(i)[k] if values else None
+            out.append((p, local, float(sweep.value(syms[p])) if values else None))
     return out
+
+
+SYMBOLIC_NODES = 200
+"""Derivations of more nodes than this are written in numbers only (chain-rule factors
+named, not expanded), unless ``symbolic_only=True``: their symbolic results grow with the
+depth of the graph, and printing them all would take quadratic time and space."""
 
 
 # ------------------------------------------------------------------ derivations
@@ -277,16 +342,16 @@ class Derivation(Renderable):
             out.append(DerivationLine(sym, steps, self.sweep[sym], value))
         return tuple(out)
 
-    def _chain(self, node: sympy.Symbol, step: Step, fmt: str) -> tuple[str, bool]:
-        """``∂L/∂d · ∂d/∂e`` for one step, and whether the seed factor was left out."""
+    def _chain(self, node: sympy.Symbol, via: sympy.Symbol, fmt: str) -> tuple[str, bool]:
+        """``dL/dd · ∂d/∂e`` for one step through ``via``, and whether ``via`` is the seed."""
         anchor = self._anchor
         if self.mode == "reverse":
-            upstream = nt.partial(anchor, step.via, fmt)
-            local = nt.partial(step.via, node, fmt)
-            return nt.product([upstream, local], fmt), step.via == anchor
-        local = nt.partial(node, step.via, fmt)
-        upstream = nt.partial(step.via, anchor, fmt)
-        return nt.product([local, upstream], fmt), step.via == anchor
+            upstream = nt.derivative(anchor, via, fmt)
+            local = nt.partial(via, node, fmt)
+            return nt.product([upstream, local], fmt), via == anchor
+        local = nt.partial(node, via, fmt)
+        upstream = nt.derivative(via, anchor, fmt)
+        return nt.product([local, upstream], fmt), via == anchor
 
     def _render(self, fmt: str, **overrides: Any) -> str:
         nt.check_format(fmt)
@@ -298,49 +363,74 @@ class Derivation(Renderable):
             if o["numeric_only"]:
                 self.sweep.value(self._anchor)  # raises the engine's error
             numeric = False
+        if symbolic and not o["symbolic_only"] and len(self._default) > SYMBOLIC_NODES:
+            symbolic = not numeric  # a long graph: numbers only (see SYMBOLIC_NODES)
         expand = self.graph.expand
         anchor = self._anchor
         forward = self.mode == "forward"
+        syms = self.graph.symbols
+        keep = set(self._default)
+        if forward:
+            keep.add(self.sweep.anchor)
+        names = nt.hand_names(self.graph.equations) if symbolic else {}
 
         rows = []
-        for line in self.lines(o["nodes"]):
-            lhs = (
-                nt.partial(line.node, anchor, fmt)
-                if forward
-                else nt.partial(anchor, line.node, fmt)
-            )
-            if line.node == anchor:
-                rows.append([lhs, "1"])
+        for i in _select(self.graph, o["nodes"], self._default, not forward):
+            node = syms[i]
+            lhs = nt.derivative(node, anchor, fmt) if forward else nt.derivative(anchor, node, fmt)
+            if i == self.sweep.anchor:
+                rows.append([[lhs], ["1"]])
                 continue
+            if symbolic:
+                steps: list[tuple[int, Any, Any, float | None, float | None]] = [
+                    (
+                        self.graph.index(s.via),
+                        nt.hand_local(s.local, names),
+                        nt.hand_local(s.upstream, names),
+                        s.local_value,
+                        s.upstream_value,
+                    )
+                    for s in self.sweep.steps(node)
+                ]
+            else:
+                steps = [
+                    (via, None, None, lv, uv)
+                    for via, lv, uv in _numeric_steps(self.graph, self.sweep, i, keep)
+                ]
             chains, sym_terms, num_terms = [], [], []
-            alone = len(line.steps) == 1
-            for step in line.steps:
-                chain, seed = self._chain(line.node, step, fmt)
-                if seed and alone:  # ∂L/∂L · ∂L/∂d is just ∂L/∂d
+            alone = len(steps) == 1
+            for via, local, upstream, local_value, upstream_value in steps:
+                chain, seed = self._chain(node, syms[via], fmt)
+                if seed and alone:  # dL/dL · ∂L/∂d is just dL/dd
                     chain = lhs
                 chains.append(chain)
-                one = seed and alone  # the seed factor ∂L/∂L = 1 is left out
-                factors = [step.local] if one else [step.local, step.upstream]
-                if not forward:
-                    factors.reverse()
-                sym_terms.append(
-                    nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
-                )
-                values = [step.local_value] if one else [step.local_value, step.upstream_value]
+                one = seed and alone  # the seed factor dL/dL = 1 is left out
+                if symbolic:
+                    factors = [local] if one else [local, upstream]
+                    if not forward:
+                        factors.reverse()
+                    sym_terms.append(
+                        nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
+                    )
+                values = [local_value] if one else [local_value, upstream_value]
                 if not forward:
                     values.reverse()
                 num_terms.append(nt.number_product(values, precision, fmt))
-            result = expand(line.result) if expanded else line.result
-            parts = [lhs, " + ".join(chains) if chains else ""]
+            parts: list[list[str]] = [[lhs], chains]
             if symbolic:
-                parts += [" + ".join(sym_terms), nt.expr(result, fmt)]
+                result = nt.hand_local(self.sweep[node], names)
+                parts += [sym_terms, nt.terms(expand(result) if expanded else result, fmt)]
             if numeric:
-                parts += [" + ".join(num_terms), nt.number(line.value, precision, fmt)]
-            if not line.steps:
-                parts.append("0")
+                value = self.sweep.value(node) if self._values else None
+                parts += [num_terms, [nt.number(value, precision, fmt)]]
+            if not steps:
+                parts.append(["0"])
             rows.append(_dedupe(parts))
         header = self._header(fmt, precision)
-        return _equation_lines(rows, fmt, header)
+        return _equation_lines(rows, fmt, header, o["width"])
+
+    def __repr__(self) -> str:
+        return _repr(self)
 
     def _header(self, fmt: str, precision: int) -> str:
         at = ""
@@ -380,7 +470,10 @@ def derivation(
     * ``numeric_only=False`` -- leave out the symbolic factors and results;
     * ``expanded=False`` -- write symbolic results in the inputs only (default:
       compact, in node symbols);
-    * ``precision=6`` -- significant digits of the numbers.
+    * ``precision=6`` -- significant digits of the numbers;
+    * ``width=None`` -- break text lines wider than this many columns after ``=`` and
+      between terms, with a hanging indent (the command line passes the terminal's
+      width); LaTeX lines are always broken to fit an A4 page.
 
     >>> from symtrace import Trace
     >>> t = Trace()
@@ -388,18 +481,18 @@ def derivation(
     >>> s = t.define("s", x**2); y = t.define("y", s + x)
     >>> print(derivation(t.graph, t.cache, y, symbolic_only=True))
     Backward pass for y at x = 3
-    ∂y/∂y = 1
-    ∂y/∂s = 1
-    ∂y/∂x = ∂y/∂s · ∂s/∂x + ∂y/∂y · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
+    dy/dy = 1
+    dy/ds = 1
+    dy/dx = dy/ds · ∂s/∂x + dy/dy · ∂y/∂x = 1 · 2*x + 1 · 1 = 2*x + 1
     >>> print(derivation(t.graph, t.cache, y, mode="forward", wrt=x, numeric_only=True))
     Forward pass with respect to x, toward y at x = 3
-    ∂x/∂x = 1
-    ∂s/∂x = 6
-    ∂y/∂x = ∂y/∂x · ∂x/∂x + ∂y/∂s · ∂s/∂x = 1 · 1 + 1 · 6 = 7
+    dx/dx = 1
+    ds/dx = 6
+    dy/dx = ∂y/∂x · dx/dx + ∂y/∂s · ds/dx = 1 · 1 + 1 · 6 = 7
     >>> print(derivation(t.graph, t.cache, y, nodes=[s]).to_latex())
     % Backward pass for y at x = 3
     \\begin{align*}
-    \\frac{\\partial y}{\\partial s} &= 1
+    \\frac{\\mathrm{d} y}{\\mathrm{d} s} &= 1
     \\end{align*}
     """
     return Derivation(graph, cache, y, mode, wrt, options)
@@ -471,6 +564,7 @@ class Table(Renderable):
         elif ix is not None:
             self.sweep = Tangents(graph, cache, ix)
         self._rows_cache: dict[Any, tuple[TableRow, ...]] = {}
+        self._reach: set[int] | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -493,6 +587,7 @@ class Table(Renderable):
             chosen = set(key or ())
             order = [i for i in order if i in chosen]
         keep = set(self._order)
+        names = nt.hand_names(graph.equations)
         out = []
         for i in order:
             sym, rhs = syms[i], graph.equations[i].definition
@@ -501,8 +596,7 @@ class Table(Renderable):
                 out.append(TableRow(sym, rhs, value))
                 continue
             dvalue = _value_or_none(sweep.value, sym)
-            steps = sweep.steps(sym)
-            contributions = tuple(s.value for s in steps)
+            contributions = self._contributions(i, keep)
             if i == sweep.anchor:
                 out.append(TableRow(sym, rhs, value, None, (), dvalue))
                 continue
@@ -510,17 +604,28 @@ class Table(Renderable):
             if isinstance(sweep, Gradient):
                 for c in graph.consumers[i]:
                     if c in keep:
-                        local = graph.local_partial(c, i)
+                        local = nt.hand_local(graph.local_partial(c, i), names)
                         terms.append(nt.adjoint_symbol(syms[c]) * local)
             elif rhs is not None:
                 for p in graph.equations[i].parents:
-                    local = graph.local_partial(i, p)
+                    local = nt.hand_local(graph.local_partial(i, p), names)
                     terms.append(local * nt.tangent_symbol(syms[p]))
             deriv = sympy.Add(*terms) if terms else sympy.S.Zero
             out.append(TableRow(sym, rhs, value, deriv, contributions, dvalue))
         rows = tuple(out)
         self._rows_cache[key] = rows
         return rows
+
+    def _contributions(self, i: int, keep: set[int]) -> tuple[float | None, ...]:
+        """The numbers of the terms of node ``i``'s adjoint (or tangent) sum."""
+        sweep = self.sweep
+        assert sweep is not None
+        if isinstance(sweep, Tangents):
+            if self._reach is None:
+                self._reach = self.graph.descendants([sweep.anchor]) | {sweep.anchor}
+            keep = self._reach
+        steps = _numeric_steps(self.graph, sweep, i, keep)
+        return tuple(None if lv is None or uv is None else lv * uv for _, lv, uv in steps)
 
     def _render(self, fmt: str, **overrides: Any) -> str:
         nt.check_format(fmt)
@@ -534,7 +639,7 @@ class Table(Renderable):
         def contributions(vs: tuple[float | None, ...]) -> str:
             if len(vs) < 2:
                 return ""
-            return _math(_join_terms([nt.number(v, precision, fmt) for v in vs], fmt), fmt)
+            return _math(_cell("", [nt.number(v, precision, fmt) for v in vs], fmt, self.mode), fmt)
 
         header = ["node", "definition", "value"]
         if self.mode == "reverse":
@@ -549,7 +654,7 @@ class Table(Renderable):
                 row.append(
                     _text("input", fmt)
                     if r.definition is None
-                    else _math(nt.expr(r.definition, fmt), fmt)
+                    else _math(_cell("", nt.terms(r.definition, fmt), fmt, self.mode), fmt)
                 )
             row.append(num(r.value))
             if self.mode in ("forward", "reverse"):
@@ -559,11 +664,16 @@ class Table(Renderable):
                     rhs = "1" if r.node == anchor else "0"
                     row.append(_math(f"{lhs} = {rhs}", fmt))
                 else:
-                    row.append(_math(f"{lhs} = {nt.expr(r.derivative, fmt)}", fmt))
+                    row.append(
+                        _math(_cell(f"{lhs} = ", nt.terms(r.derivative, fmt), fmt, self.mode), fmt)
+                    )
                 row.append(contributions(r.contributions))
                 row.append(num(r.derivative_value))
             cells.append(row)
         return nt.grid(header, cells, fmt, self._title(fmt, precision))
+
+    def __repr__(self) -> str:
+        return _repr(self)
 
     def _title(self, fmt: str, precision: int) -> str:
         def nm(sym: Any) -> str:
@@ -633,35 +743,36 @@ def _result_lines(sweep: Gradient | Tangents, fmt: str, options: dict[str, Any],
     idx = _select(graph, o["nodes"], default, reverse)
     a = graph.symbols[anchor]
     has_values = _value_or_none(sweep.value, a) is not None
+    names = nt.hand_names(graph.equations)
     lines = []
     for i in idx:
         sym = graph.symbols[i]
-        lhs = nt.partial(a, sym, fmt) if reverse else nt.partial(sym, a, fmt)
-        res = sweep.expanded(sym) if o["expanded"] else sweep[sym]
-        parts = [lhs, nt.expr(res, fmt)]
+        lhs = nt.derivative(a, sym, fmt) if reverse else nt.derivative(sym, a, fmt)
+        res = sweep.expanded(sym) if o["expanded"] else nt.hand_local(sweep[sym], names)
+        parts = [[lhs], nt.terms(res, fmt)]
         if has_values:
-            parts.append(nt.number(sweep.value(sym), o["precision"], fmt))
+            parts.append([nt.number(sweep.value(sym), o["precision"], fmt)])
         lines.append(_dedupe(parts))
     kind = "Gradient of" if reverse else "Tangents with respect to"
     header = f"{kind} {nt.inline(nt.name(a, fmt), fmt)}"
     if has_values:
         header += " at " + _at(sweep.input_values, fmt, o["precision"])
-    return _equation_lines(lines, fmt, header)
+    return _equation_lines(lines, fmt, header, o["width"])
 
 
 def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
     """Every ``∂y/∂node = compact = value`` of a :class:`~symtrace.Gradient`.
 
-    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``, ``width=None``.
 
     >>> from symtrace import Trace
     >>> t = Trace()
     >>> a, b = t.inputs("a b", values=(2, -3))
     >>> print(t.grad(t.define("e", a * b)))
     Gradient of e at a = 2, b = -3
-    ∂e/∂e = 1
-    ∂e/∂b = a = 2
-    ∂e/∂a = b = -3
+    de/de = 1
+    de/db = a = 2
+    de/da = b = -3
     """
     return _result_lines(g, fmt, options, "Gradient rendering")
 
@@ -669,7 +780,7 @@ def render_gradient(g: Gradient, fmt: str, **options: Any) -> str:
 def render_tangents(tan: Tangents, fmt: str, **options: Any) -> str:
     """Every ``∂node/∂x = compact = value`` of a :class:`~symtrace.Tangents`.
 
-    Options: ``nodes=None``, ``expanded=False``, ``precision=6``.
+    Options: ``nodes=None``, ``expanded=False``, ``precision=6``, ``width=None``.
     """
     return _result_lines(tan, fmt, options, "Tangents rendering")
 
@@ -690,7 +801,7 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
     ───────────  ───────  ─────────────  ──────────  ─────
     c → a        b        9              b           9
     c → b → a    a · 2*a  3 · 6          2*a**2      18
-    ∂c/∂a = sum                          2*a**2 + b  27
+    dc/da = sum                          2*a**2 + b  27
     """
     o = _options("Paths rendering", options, PATHS_OPTIONS)
     nt.check_format(fmt)
@@ -701,24 +812,25 @@ def render_paths(p: Paths, fmt: str, **options: Any) -> str:
     if not has_values:
         header = ["path", "factors", "product"]
     rows = []
+    names = nt.hand_names(p.graph.equations) if hasattr(p, "graph") else {}
     for path in p:
         row = [
             _math(arrow.join(nt.name(s, fmt) for s in path.nodes), fmt),
-            _math(nt.expr_product(list(path.factors), fmt), fmt),
+            _math(nt.expr_product([nt.hand_local(f, names) for f in path.factors], fmt), fmt),
         ]
         if has_values:
             vals = list(path.factor_values or ())
             row.append(_math(nt.number_product(vals, precision, fmt), fmt))
-        row.append(_math(nt.expr(path.product, fmt), fmt))
+        row.append(_math(nt.expr(nt.hand(path.product, names), fmt), fmt))
         if has_values:
             row.append(_math(nt.number(path.value, precision, fmt), fmt))
         rows.append(row)
-    total = [_math(nt.partial(p.output, p.wrt, fmt), fmt) + " = sum", ""]
+    total = [_math(nt.derivative(p.output, p.wrt, fmt), fmt) + " = sum", ""]
     if fmt == "latex":
-        total[0] = rf"{nt.partial(p.output, p.wrt, fmt)} = \text{{sum}}"
+        total[0] = rf"{nt.derivative(p.output, p.wrt, fmt)} = \text{{sum}}"
     if has_values:
         total.append("")
-    total.append(_math(nt.expr(p.total, fmt), fmt))
+    total.append(_math(nt.expr(nt.hand(p.total, names), fmt), fmt))
     if has_values:
         total.append(_math(nt.number(p.value, precision, fmt), fmt))
     return nt.grid(header, [*rows, total], fmt, _paths_title(p, fmt))
@@ -759,16 +871,17 @@ def render_graph(graph: Graph, cache: ValueCache, fmt: str, **options: Any) -> s
     lines = []
     for eq in graph.equations:
         rhs = eq.definition
-        parts = [nt.name(eq.symbol, fmt)]
+        parts = [[nt.name(eq.symbol, fmt)]]
         if eq.dims is not None:
-            parts[0] += (" ∈ " if fmt == "text" else " \\in ") + nt.shape(eq.dims, fmt)
+            parts[0][0] += (" ∈ " if fmt == "text" else " \\in ") + nt.shape(eq.dims, fmt)
         if rhs is not None:
-            parts.append(nt.expr(rhs, fmt))
+            parts.append(nt.terms(rhs, fmt))
         value = cache.value_or_none(eq.index)
         if value is not None:
-            parts.append(nt.number(value, o["precision"], fmt))
+            parts.append([nt.number(value, o["precision"], fmt)])
         elif rhs is None:
-            parts = [parts[0] + (r" \quad \text{(input)}" if fmt != "text" else " (input)")]
+            note = r" \quad \text{(input)}" if fmt != "text" else " (input)"
+            parts = [[parts[0][0] + note]]
         lines.append(parts)
     if not lines:
         return "(empty trace)" if fmt == "text" else ""
@@ -794,7 +907,7 @@ def render(obj: object, fmt: str, **options: Any) -> str:
     >>> print(render(t.tangents(x), "markdown"))
     Tangents with respect to $x$ at $x = 3$
     <BLANKLINE>
-    - $\\frac{\\partial x}{\\partial x} = 1$
+    - $\\frac{\\mathrm{d} x}{\\mathrm{d} x} = 1$
     """
     raise UsageError(
         f"symtrace.printing.render() cannot render a {type(obj).__name__}; it renders "

@@ -78,7 +78,7 @@ def test_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "micrograd lecture" in out
     assert "L     d*f         -8" in out  # forward primal trace
-    assert "∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6" in out  # derivation
+    assert "dL/da = dL/de · ∂e/∂a = f · b = b*f = (-2) · (-3) = 6" in out  # derivation
     for fmt in ("markdown", "latex"):
         assert run(capsys, "explain", "--format", fmt, str(GOOD))[0] == 0
     assert run(capsys, "explain", "missing.toml")[0] == 2

@@ -442,9 +442,10 @@ def test_text_and_latex_of_matrix_adjoints_are_textbook_like() -> None:
     t, n = tanh_layer()
     g = t.grad("L")
     text, latex = str(g), g.to_latex()
-    assert "∂L/∂W = 2 ((h - y)⊙(1 - h⊙h)) xᵀ = [[-0.00749302," in text
-    assert "∂L/∂x = 2 Wᵀ ((h - y)⊙(1 - h⊙h))" in text
-    assert r"\left(1 - h \odot h\right)\right) x^{\top} = \begin{bmatrix}" in latex
+    assert "dL/dW = 2 ((h - y)⊙(1 - h⊙h)) xᵀ = [[-0.00749302," in text
+    assert "dL/dx = 2 Wᵀ ((h - y)⊙(1 - h⊙h))" in text
+    assert r"\left(1 - h \odot h\right)\right) x^{\top}" in latex  # long lines break after =
+    assert r"\begin{bmatrix} -0.00749302 & -0.014986 & -0.022479" in latex
     assert r"2 W^{\top} \left(" in latex
     assert "Lambda" not in text + latex and "_d" not in text + latex
     (step,) = g.steps(n["W"])

@@ -291,8 +291,8 @@ class Report(Renderable, Mapping[str, Answer]):
             lines.append("")
             claimed = terminal_safe(str(a.claimed))
             head = f"{marks[a.verdict]} {terminal_safe(a.key)} = {claimed}  {a.verdict}"
-            if not a.correct:
-                head += f" (expected {_expected(a)})"
+            if not a.correct and "expected" not in a.explanation:
+                head += f" (expected {_expected(a)})"  # said once, not again below
             lines.append(head)
             lines.append("    " + (a.explanation if not a.correct else a.step))
             if a.note and a.correct:
@@ -323,26 +323,56 @@ class Report(Renderable, Mapping[str, Answer]):
     def _latex_table(self) -> str:
         rows = [
             [
-                latex_escape(a.key),
-                latex_escape(str(a.claimed)),
-                latex_escape(_expected(a)),
-                a.verdict,
-                latex_escape(a.step if a.correct else a.explanation),
+                _latex_cell(_latex_key(a)),
+                _latex_cell(latex_escape(str(a.claimed))),
+                _latex_cell(_latex_expected(a)),
+                _latex_cell(a.verdict),
+                _latex_cell(latex_escape(a.step if a.correct else a.explanation)),
             ]
             for a in self._answers.values()
         ]
         head = []
         if self.title:
-            head.append(f"\\paragraph{{{latex_escape(self.title)}}}")
-        head.append(latex_escape(self._summary()) + "\\\\")
+            head.append(f"\\textbf{{{latex_escape(self.title)}}}\\par")
+        head.append(latex_escape(self._summary()) + "\\par")
         if self.first_error is not None:
-            head.append(f"First error: {latex_escape(self.first_error)}\\\\")
+            head.append(f"First error: {latex_escape(self.first_error)}\\par")
+        if self.blank:
+            head.append("Blank: " + latex_escape(", ".join(self.blank)) + "\\par")
         table = grid(_HEADER, rows, "latex", math=False, columns=_LATEX_COLUMNS)
         return "\n".join(["\\begin{flushleft}", *head, table, "\\end{flushleft}"]) + "\n"
 
 
+def _latex_cell(s: str) -> str:
+    """A ragged-right paragraph cell (rows end in ``\\tabularnewline``, so it is safe)."""
+    return f"\\raggedright {s}"
+
+
+def _latex_name(name: str | None) -> str:
+    return sympy.latex(sympy.Symbol(name)) if name else ""
+
+
+def _latex_key(a: Answer) -> str:
+    """The quantity an answer is about, in math: ``$\\mathrm{d}L/\\mathrm{d}a$``, ``$e$``."""
+    of, wrt = _latex_name(a.of), _latex_name(a.wrt)
+    if a.kind == Kind.VALUE.value or not wrt:
+        return f"${of}$" if of else latex_escape(a.key)
+    d = "\\partial " if a.kind == Kind.LOCAL.value else "\\mathrm{d}"
+    return f"${d}{of}/{d}{wrt}$"
+
+
+def _latex_expected(a: Answer) -> str:
+    """:func:`_expected` in math: ``$b f = 6$``."""
+    text = _expected(a)
+    value = a.expected
+    if value is None or "=" not in text:
+        return f"${number(value, fmt='latex')}$" if value is not None else latex_escape(text)
+    return f"${sympy.latex(a.expected_symbolic)} = {number(value, whole=True, fmt='latex')}$"
+
+
 _HEADER = ["answer", "claimed", "expected", "verdict", "explanation"]
-_LATEX_COLUMNS = "lllp{0.12\\linewidth}p{0.45\\linewidth}"
+_LATEX_COLUMNS = "".join(f"p{{{w}\\linewidth}}" for w in ("0.13", "0.1", "0.15", "0.1", "0.34"))
+"""Paragraph columns that add up (with the column gaps) to the width of the page."""
 
 
 def _plural(n: int, word: str) -> str:

@@ -30,7 +30,7 @@ from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
 from .exercise import load, load_key, load_submission, short_message
-from .generate import generate
+from .generate import TEMPLATES, generate, template
 from .grade import (
     as_json_lines,
     feedback_latex,
@@ -184,6 +184,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fan-out", action="store_true", help="make a node feed two others")
     p.add_argument("--locals", action="store_true", help="also ask for every local partial")
     p.add_argument(
+        "--template",
+        choices=TEMPLATES,
+        help="a realistic exercise instead of a random graph: a sigmoid neuron, a 2-2-1 tanh "
+        "network, or softmax with cross-entropy (--nodes, --ops and --fan-out do not apply)",
+    )
+    p.add_argument(
         "-o", "--output", metavar="FILE", help="write the exercise here (default: stdout)"
     )
     p.add_argument(
@@ -294,8 +300,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ops = [o.strip() for o in args.ops.split(",") if o.strip()]
-    sheet = generate(args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals)
+    if args.template is not None:
+        sheet = template(args.template, args.seed, locals=args.locals)
+    else:
+        ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+        sheet = generate(
+            args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals
+        )
     key_path = args.key
     if args.output is None:
         out.write(sheet.exercise)

@@ -42,6 +42,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import sympy
 
@@ -50,7 +51,7 @@ from .errors import ExerciseError
 from .exercise import dumps, loads
 from .functions import relu, sigmoid
 
-__all__ = ["OPS", "Worksheet", "generate"]
+__all__ = ["OPS", "TEMPLATES", "Worksheet", "generate", "template"]
 
 #: The operations a generated graph may use: name -> (arity, template as written in the
 #: exercise file, the same operation on SymPy values).
@@ -133,7 +134,37 @@ def generate(
             f"could not make an exercise with {nodes} nodes from {', '.join(ops)} whose "
             "values all stay moderate; use fewer nodes or other operations"
         )
-    exercise_answers: dict[str, None] = {}
+    options = f"nodes={nodes}, ops={','.join(ops)}, fan_out={fan_out}"
+    return _worksheet(
+        inputs,
+        define,
+        seed,
+        f"Backprop exercise, seed {seed}",
+        f"symtrace new --seed {seed} ({options})",
+        locals,
+    )
+
+
+_DESCRIPTION = (
+    "Compute the value of every node, then the gradient dL/dx of the output L with "
+    "respect to every node, working backwards from L. Fill in each answer between the "
+    "quotes."
+)
+
+
+def _worksheet(
+    inputs: dict[str, Any],
+    define: dict[str, str],
+    seed: int,
+    title: str,
+    command: str,
+    locals: bool,
+) -> Worksheet:
+    """The exercise (answers blank) and its key: every value, every ``dL/d(node)`` from
+    the output down, and with ``locals`` every edge's local partial."""
+    source = loads(dumps(inputs, define, {}, output="L"), source="generated")
+    t, out = source.trace, source.output
+    g = t.grad(out)
     key_answers: dict[str, object] = {}
     for node in t.nodes:
         if not t.is_input(node):
@@ -148,21 +179,122 @@ def generate(
                 key_answers[f"local:{node.name}/{p.name}"] = _nice(
                     t.value(t.partial(node, p), exact=True)
                 )
-    exercise_answers = dict.fromkeys(key_answers)
-    title = f"Backprop exercise, seed {seed}"
-    description = (
-        "Compute the value of every node, then the gradient dL/dx of the output L with "
-        "respect to every node, working backwards from L. Fill in each answer between the "
-        "quotes."
+    exercise_answers: dict[str, None] = dict.fromkeys(key_answers)
+    exercise = f"# {command}\n" + dumps(
+        inputs, define, exercise_answers, output="L", title=title, description=_DESCRIPTION
     )
-    options = f"nodes={nodes}, ops={','.join(ops)}, fan_out={fan_out}"
-    exercise = f"# symtrace new --seed {seed} ({options})\n" + dumps(
-        inputs, define, exercise_answers, output="L", title=title, description=description
-    )
-    key = f"# Answer key: symtrace new --seed {seed} ({options})\n" + dumps(
+    key = f"# Answer key: {command}\n" + dumps(
         inputs, define, key_answers, output="L", title=title + " (answer key)"
     )
     return Worksheet(exercise, key, seed)
+
+
+# ------------------------------------------------------------------------ templates
+
+TEMPLATES = ("neuron", "mlp", "softmax")
+"""``symtrace new --template``: the shapes courses set, with values out of saturation."""
+
+_TEMPLATE_TITLES = {
+    "neuron": "One neuron: weighted sum, sigmoid, squared error",
+    "mlp": "A 2-2-1 network: tanh hidden layer, linear output, squared error",
+    "softmax": "Softmax and cross-entropy over three classes",
+}
+_SATURATION = 2.0  # |pre-activation| at most this: tanh and sigmoid are not flat there
+
+
+def template(name: str, seed: int, locals: bool = False) -> Worksheet:
+    """A realistic exercise of the kind courses set, its numbers drawn from ``seed``.
+
+    ``"neuron"``: ``z = w1*x1 + w2*x2 + b``, ``s = sigmoid(z)``, ``L = (s - y)**2/2``;
+    ``"mlp"``: two tanh hidden units and a linear output with squared error;
+    ``"softmax"``: logits, their softmax and the cross-entropy with a one-hot target.
+    Weights and inputs are small one-decimal numbers, redrawn until every
+    pre-activation is within ±2 (no saturated tanh or sigmoid, no 1e-07 gradients).
+
+    >>> sheet = template("neuron", seed=1)
+    >>> print(sheet.exercise.split("[answers]")[0], end="")  # doctest: +ELLIPSIS
+    # symtrace new --template neuron --seed 1
+    title = "One neuron: weighted sum, sigmoid, squared error"
+    ...
+    [define]
+    z = "w1*x1 + w2*x2 + b"
+    s = "sigmoid(z)"
+    L = "(s - y)**2/2"
+    <BLANKLINE>
+    >>> sheet.key_report().ok
+    True
+    """
+    if name not in TEMPLATES:
+        raise ExerciseError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATES)}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ExerciseError(f"seed must be an integer, got {seed!r}")
+    rng = random.Random(f"{name}:{seed}")
+    build = {"neuron": _neuron, "mlp": _mlp, "softmax": _softmax}[name]
+    for _attempt in range(200):
+        inputs, define, pre = build(rng)
+        if all(abs(v) <= _SATURATION for v in pre):
+            break
+    else:  # pragma: no cover - 200 draws of small numbers always find one
+        raise ExerciseError(f"could not draw moderate numbers for the {name} template")
+    return _worksheet(
+        inputs,
+        define,
+        seed,
+        _TEMPLATE_TITLES[name],
+        f"symtrace new --template {name} --seed {seed}",
+        locals,
+    )
+
+
+def _small(rng: random.Random, low: float = -1.0, high: float = 1.0) -> float:
+    """A one-decimal number in [low, high], never 0 (a zero weight hides a path)."""
+    while True:
+        v = round(rng.uniform(low, high), 1)
+        if v != 0:
+            return v
+
+
+def _neuron(rng: random.Random) -> tuple[dict[str, Any], dict[str, str], list[float]]:
+    x1, x2, w1, w2, b = (_small(rng) for _ in range(5))
+    y = rng.choice([0, 1])
+    inputs = {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "y": y}
+    define = {"z": "w1*x1 + w2*x2 + b", "s": "sigmoid(z)", "L": "(s - y)**2/2"}
+    return inputs, define, [w1 * x1 + w2 * x2 + b]
+
+
+def _mlp(rng: random.Random) -> tuple[dict[str, Any], dict[str, str], list[float]]:
+    names = ["x1", "x2", "w11", "w12", "w21", "w22", "b1", "b2", "v1", "v2", "c"]
+    inputs: dict[str, Any] = {n: _small(rng) for n in names}
+    inputs["y"] = _small(rng)
+    define = {
+        "z1": "w11*x1 + w12*x2 + b1",
+        "z2": "w21*x1 + w22*x2 + b2",
+        "h1": "tanh(z1)",
+        "h2": "tanh(z2)",
+        "o": "v1*h1 + v2*h2 + c",
+        "L": "(o - y)**2/2",
+    }
+    v = inputs
+    pre = [
+        v["w11"] * v["x1"] + v["w12"] * v["x2"] + v["b1"],
+        v["w21"] * v["x1"] + v["w22"] * v["x2"] + v["b2"],
+    ]
+    return inputs, define, pre
+
+
+def _softmax(rng: random.Random) -> tuple[dict[str, Any], dict[str, str], list[float]]:
+    z = [_small(rng, -2.0, 2.0) for _ in range(3)]
+    k = rng.randrange(3)
+    inputs: dict[str, Any] = {"z1": z[0], "z2": z[1], "z3": z[2]}
+    define = {
+        "e1": "exp(z1)",
+        "e2": "exp(z2)",
+        "e3": "exp(z3)",
+        "S": "e1 + e2 + e3",
+        f"p{k + 1}": f"e{k + 1}/S",
+        "L": f"-log(p{k + 1})",
+    }
+    return inputs, define, z
 
 
 def _at_kink(op: str, args: list[sympy.Expr]) -> bool:

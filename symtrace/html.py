@@ -40,11 +40,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path as FilePath
 from typing import Any
 
+import numpy as np
 import sympy
 from sympy.printing.mathml import mathml
 
+from . import matrices
 from . import notation as nt
-from .derivatives import Gradient, Paths, Tangents
+from .derivatives import Gradient, MatrixStep, Paths, Tangents
 from .errors import (
     BackendUnavailableError,
     EvaluationError,
@@ -78,16 +80,27 @@ _MAX_LABEL = 44
 
 
 def _math(expr: Any) -> str:
-    """SymPy's presentation MathML, wrapped in a ``<math>`` element (no namespace URL)."""
+    """SymPy's presentation MathML, wrapped in a ``<math>`` element (no namespace URL).
+
+    Matrix expressions are written as symtrace prints them (``z̄ xᵀ``, ``h ⊙ h``), as
+    MathML text: SymPy's MathML printer knows neither symtrace's matrix operations nor
+    its notation."""
+    if isinstance(expr, sympy.Basic) and expr.has(sympy.MatrixSymbol):
+        return f"<math><mtext>{html.escape(nt.expr(expr, 'text'))}</mtext></math>"
     return f"<math>{mathml(sympy.sympify(expr), printer='presentation')}</math>"
 
 
 def _num(fn: Any, precision: int) -> str | None:
-    """``fn()`` written as a number, or ``None`` when there are no values."""
+    """``fn()`` written as a number (a small grid for a matrix), or ``None`` when there
+    are no values."""
     try:
         v = fn()
     except EvaluationError:
         return None
+    if v is None:
+        return None
+    if isinstance(v, np.ndarray | sympy.MatrixBase):
+        return nt.number(v, precision)
     return nt.number(float(v), precision)
 
 
@@ -96,14 +109,19 @@ def _clip(text: str, limit: int = _MAX_LABEL) -> str:
 
 
 def _chain_text(lhs: str, steps: Sequence[Any], precision: int, ends: Any, tangent: bool) -> str:
-    """``∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = (-2) · 1 = -2`` for one node's steps.
+    """``dL/de = dL/dd · ∂d/∂e = f · 1 = (-2) · 1 = -2`` for one node's steps.
 
     Reverse (``ends = (y, node)``): a sum over consumers ``c`` of ``∂y/∂c · ∂c/∂node``;
     forward (``ends = (node, x)``): a sum over parents ``p`` of ``∂node/∂p · ∂p/∂x``.
     """
     top, bottom = ends
+    if any(isinstance(s, MatrixStep) for s in steps):
+        return _matrix_chain_text(lhs, steps, precision, ends)
     structure = [
-        f"{nt.partial(top, s.via, 'text')} · {nt.partial(s.via, bottom, 'text')}" for s in steps
+        f"{nt.partial(top, s.via, 'text')} · {nt.derivative(s.via, bottom, 'text')}"
+        if tangent
+        else f"{nt.derivative(top, s.via, 'text')} · {nt.partial(s.via, bottom, 'text')}"
+        for s in steps
     ]
     pairs = [(s.local, s.upstream) if tangent else (s.upstream, s.local) for s in steps]
     values = [
@@ -117,6 +135,25 @@ def _chain_text(lhs: str, steps: Sequence[Any], precision: int, ends: Any, tange
     ]
     if all(s.value is not None for s in steps):
         parts.append(" + ".join(nt.number_product(list(v), precision, "text") for v in values))
+        parts.append(nt.number(sum(s.value for s in steps), precision))
+    return " = ".join(parts)
+
+
+def _matrix_chain_text(lhs: str, steps: Sequence[Any], precision: int, ends: Any) -> str:
+    """``dL/dW = dL/dz · ∂z/∂W = z̄ xᵀ = 2 (…) xᵀ = [[…]]``: through matrix equations
+    the chain rule is a vector-Jacobian product, written with the consumer's adjoint."""
+    top, bottom = ends
+    rules = [nt.expr(s.local, "text") for s in steps]
+    parts = [
+        lhs,
+        " + ".join(
+            f"{nt.derivative(top, s.via, 'text')} · {nt.partial(s.via, bottom, 'text')}"
+            for s in steps
+        ),
+        " + ".join(rules),
+        " + ".join(nt.expr(s.term, "text") for s in steps),
+    ]
+    if all(s.value is not None for s in steps):
         parts.append(nt.number(sum(s.value for s in steps), precision))
     return " = ".join(parts)
 
@@ -139,7 +176,7 @@ def explorer_data(
     >>> [n["name"] for n in data["nodes"]], data["reverse"]
     (['a', 'b', 'c', 'f', 'e', 'd', 'L'], ['L', 'd', 'e', 'f', 'c', 'b', 'a'])
     >>> data["nodes"][4]["chain"]
-    '∂L/∂e = ∂L/∂d · ∂d/∂e = f · 1 = (-2) · 1 = -2'
+    'dL/de = dL/dd · ∂d/∂e = f · 1 = (-2) · 1 = -2'
     >>> data["forward"]["a"]["order"], data["forward"]["a"]["values"]["L"]
     (['a', 'e', 'd', 'L'], '6')
     """
@@ -179,20 +216,26 @@ def explorer_data(
             "adjoint": _num(lambda n=n: gradient.value(n), precision),
             "adjointText": nt.expr(gradient[n], "text"),
             "adjointMath": _math(gradient[n]),
-            "adjointLabel": nt.partial(y, n, "text"),
+            "adjointLabel": nt.derivative(y, n, "text"),
             "parents": [graph.symbols[p].name for p in eqs[i].parents],
             "consumers": [graph.symbols[c].name for c in graph.consumers[i] if c < gradient.size],
             "steps": [s.via.name for s in steps],
-            "chain": _chain_text(nt.partial(y, n, "text"), steps, precision, (y, n), False)
+            "chain": _chain_text(nt.derivative(y, n, "text"), steps, precision, (y, n), False)
             if steps
             else None,
             "answers": answers.get(n.name, []),
             "paths": _paths(gradient, cache, n, precision) if n in reaching else None,
         }
         out_nodes.append(entry)
+        matrix_eq = eqs[i].kind == "matrix" and eqs[i].definition is not None
+        rules = _matrix_rules(eqs[i]) if matrix_eq else None
         for k, pi in enumerate(eqs[i].parents):
-            p, local = graph.symbols[pi], graph.local_partials(i)[k]
-            value = _num(lambda i=i, k=k: gradient.local_values(i)[k], precision)
+            p = graph.symbols[pi]
+            if rules is not None:  # the edge carries its VJP rule (z̄ xᵀ), no number
+                local, value = rules.get(p, sympy.S.Zero), None
+            else:
+                local = graph.local_partials(i)[k]
+                value = _num(lambda i=i, k=k: gradient.local_values(i)[k], precision)
             label = f"{nt.partial(n, p, 'text')} = {nt.expr(local, 'text')}"
             if value is not None and not local.is_number:
                 label += f" = {value}"
@@ -210,6 +253,8 @@ def explorer_data(
             )
     inputs = [graph.symbols[i] for i in graph.input_indices if i < gradient.size]
     chosen = inputs[:TANGENT_INPUTS] if tangents_for is None else list(tangents_for)
+    if graph.has_matrices:
+        chosen = []  # forward mode is for scalar traces (see Trace.tangents)
     by_name = {n.name: n for n in nodes}
     forward = {}
     for x in chosen:
@@ -231,10 +276,19 @@ def explorer_data(
     }
 
 
+def _matrix_rules(eq: Any) -> dict[Any, Any]:
+    """Each parent's VJP rule in a matrix equation, with the equation's adjoint as a
+    symbol (``z̄ xᵀ`` for ``z = W x + b``)."""
+    bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
+    return matrices.pullback(eq.definition, bar, out=eq.symbol)
+
+
 def _paths(
     gradient: Gradient, cache: ValueCache, n: sympy.Symbol, precision: int
 ) -> dict[str, Any]:
     graph = gradient.graph
+    if graph.has_matrices:
+        return {"listed": [], "note": "paths are listed for scalar traces (t.entrywise())"}
     try:
         found = Paths(graph, cache, gradient.anchor, graph.index(n), limit=PATH_LIMIT)
     except PathExplosionError as exc:
@@ -263,14 +317,16 @@ def _forward(tan: Tangents, precision: int, symbolic: bool) -> dict[str, Any]:
         if symbolic:
             texts[n.name] = nt.expr(tan[n], "text")
             if ss:
-                chains[n.name] = _chain_text(nt.partial(n, x, "text"), ss, precision, (n, x), True)
+                chains[n.name] = _chain_text(
+                    nt.derivative(n, x, "text"), ss, precision, (n, x), True
+                )
     return {
         "order": [n.name for n in order],
         "values": values,
         "texts": texts,
         "steps": steps,
         "chains": chains,
-        "label": {n.name: nt.partial(n, x, "text") for n in order},
+        "label": {n.name: nt.derivative(n, x, "text") for n in order},
     }
 
 

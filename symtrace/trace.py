@@ -480,7 +480,6 @@ class Trace(Renderable):
         >>> page.startswith("<!DOCTYPE html>"), 'data-node="x"' in page
         (True, True)
         """
-        self._scalar_only("the HTML explorer (t.to_html)")
         page = to_html(self.grad(y), **options)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -491,7 +490,6 @@ class Trace(Renderable):
 
         Pass ``report=t.check(...)`` to see a student's answers marked on the graph.
         """
-        self._scalar_only("the HTML explorer (t.explore)")
         return explore(self.grad(y), **options)
 
     # ------------------------------------------------------- checking, compiling

@@ -233,3 +233,27 @@ def test_cli_takes_a_key_and_an_answers_only_submission(tmp_path: Path) -> None:
     marked = [a for n in data["nodes"] for a in n["answers"]]
     assert [a["key"] for a in marked] == ["L"] and marked[0]["verdict"] in {"correct", "wrong"}
     assert data["report"]["blank"], "the questions zoe left out are listed as blank"
+
+
+def test_matrix_nodes_show_their_matrices_and_vjp_rules() -> None:
+    """A tanh layer: each node's matrix value and adjoint, each edge's VJP rule."""
+    import symtrace as st
+
+    t = st.Trace()
+    W = t.input("W", [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    x = t.input("x", [[1.0], [2.0], [3.0]])
+    b = t.input("b", [[0.5], [-0.5]])
+    y = t.input("y", [[1.0], [0.0]])
+    z = t.define("z", W @ x + b)
+    h = t.define("h", st.tanh(z))
+    L = t.define("L", st.sum(st.square(h - y)))
+    g = t.grad(L)
+    data = embedded(t.to_html(L))
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert nodes["W"]["adjoint"] == st.notation.number(g.value(W))
+    assert nodes["W"]["chain"].startswith("dL/dW = dL/dz · ∂z/∂W = z̄ xᵀ = 2 ")
+    labels = {(e["from"], e["to"]): e["label"] for e in data["edges"]}
+    assert labels[("W", "z")] == "∂z/∂W = z̄ xᵀ" and labels[("x", "z")] == "∂z/∂x = Wᵀ z̄"
+    assert data["forward"] == {}  # forward mode is for scalar traces
+    assert "Lambda" not in json.dumps(data)
+    del h

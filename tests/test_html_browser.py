@@ -87,7 +87,7 @@ def test_clicking_a_shows_its_adjoint(open_page: Any, layout: str) -> None:
     page.click('[data-node="a"]')
     assert page.text_content('#details [data-adjoint="a"]') == "6"
     details = page.inner_text("#details")
-    assert "∂L/∂a = ∂L/∂e · ∂e/∂a = f · b = (-2) · (-3) = 6" in details
+    assert "dL/da = dL/de · ∂e/∂a = f · b = (-2) · (-3) = 6" in details
     assert "L → d → e → a" in details
     assert page.eval_on_selector("#details math", "m => m.namespaceURI").endswith("MathML")
 

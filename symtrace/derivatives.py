@@ -58,6 +58,7 @@ __all__ = [
     "numeric_partials",
     "reverse",
     "symbolic_sum",
+    "vjp_rules",
 ]
 
 Zero = sympy.S.Zero
@@ -150,6 +151,15 @@ def reverse(
             else:
                 pending[p] = have + d
     return {i: pending[i] for i in done}
+
+
+def vjp_rules(graph: Graph, c: int) -> dict[Any, Any]:
+    """Each parent's vector-Jacobian rule in matrix equation ``c``, written with the
+    equation's own adjoint as a symbol: ``{W: z̄ xᵀ, x: Wᵀ z̄, b: z̄}`` for ``z = W x + b``
+    (the rules of :mod:`symtrace.matrices`; views print them as the edges' factors)."""
+    eq = graph.equations[c]
+    bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
+    return matrices.pullback(eq.definition, bar, out=eq.symbol)
 
 
 def symbolic_pullback(graph: Graph) -> Pullback:
@@ -582,8 +592,7 @@ class Gradient(_Sweep):
     def _matrix_step(self, c: int, i: int) -> MatrixStep:
         graph = self.graph
         eq, sym = graph.equations[c], graph.symbols[i]
-        bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
-        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym, _zero(graph, i))
+        local = vjp_rules(graph, c).get(sym, _zero(graph, i))
         value = None
         if self._fvals is not None:
             fvals = self._fvals

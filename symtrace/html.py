@@ -44,9 +44,8 @@ import numpy as np
 import sympy
 from sympy.printing.mathml import mathml
 
-from . import matrices
 from . import notation as nt
-from .derivatives import Gradient, MatrixStep, Paths, Tangents
+from .derivatives import Gradient, MatrixStep, Paths, Tangents, vjp_rules
 from .errors import (
     BackendUnavailableError,
     EvaluationError,
@@ -228,7 +227,7 @@ def explorer_data(
         }
         out_nodes.append(entry)
         matrix_eq = eqs[i].kind == "matrix" and eqs[i].definition is not None
-        rules = _matrix_rules(eqs[i]) if matrix_eq else None
+        rules = vjp_rules(graph, i) if matrix_eq else None
         for k, pi in enumerate(eqs[i].parents):
             p = graph.symbols[pi]
             if rules is not None:  # the edge carries its VJP rule (z̄ xᵀ), no number
@@ -274,13 +273,6 @@ def explorer_data(
         "forward": forward,
         "report": _report_summary(report),
     }
-
-
-def _matrix_rules(eq: Any) -> dict[Any, Any]:
-    """Each parent's VJP rule in a matrix equation, with the equation's adjoint as a
-    symbol (``z̄ xᵀ`` for ``z = W x + b``)."""
-    bar = sympy.S.One if eq.dims is None else matrices.Bar(eq.symbol)
-    return matrices.pullback(eq.definition, bar, out=eq.symbol)
 
 
 def _paths(

@@ -224,7 +224,19 @@ def expr(e: Any, fmt: str) -> str:
         return str(_UNICODE.doprint(e))
     if _is_matrixy(e):
         return str(_MATRIX_LATEX.doprint(e))
-    return str(sympy.latex(e))
+    return str(sympy.latex(e, symbol_names=_collisions(e)))
+
+
+def _collisions(e: Any) -> dict[sympy.Symbol, str]:
+    """LaTeX for decorated symbols whose names SymPy reads as something else: the
+    adjoint of a node ``h`` is named ``hbar``, which SymPy prints as ``\hbar`` (ħ)."""
+    out = {}
+    for sym in getattr(e, "free_symbols", ()):
+        name = getattr(sym, "name", "")
+        if type(sym) is sympy.Symbol and (name == "hbar" or name.startswith("hbar_")):
+            rest = sympy.latex(sympy.Symbol("Q" + name[4:]))  # the subscripts, if any
+            out[sym] = r"\bar{h}" + rest[1:]
+    return out
 
 
 def hand_names(equations: Sequence[Any]) -> dict[sympy.Expr, sympy.Symbol]:

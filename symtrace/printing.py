@@ -40,7 +40,7 @@ import numpy as np
 import sympy
 
 from . import notation as nt
-from .derivatives import Gradient, Paths, Step, Tangents
+from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, vjp_rules
 from .display import Renderable
 from .errors import EvaluationError, OptionValueError, UsageError
 from .evaluation import ValueCache
@@ -268,6 +268,11 @@ class DerivationLine:
     value: float | None
 
 
+def _vjp_steps(sweep: Gradient | Tangents, node: sympy.Symbol) -> dict[int, MatrixStep]:
+    """The steps of ``node`` that go through matrix equations, by consumer index."""
+    return {sweep.graph.index(s.via): s for s in sweep.steps(node) if isinstance(s, MatrixStep)}
+
+
 class Derivation(Renderable):
     """The chain rule written out node by node, symbols first, then numbers.
 
@@ -381,7 +386,7 @@ class Derivation(Renderable):
             if i == self.sweep.anchor:
                 rows.append([[lhs], ["1"]])
                 continue
-            if symbolic:
+            if symbolic or self.graph.has_matrices:  # VJP steps come with their rule
                 steps: list[tuple[int, Any, Any, float | None, float | None]] = [
                     (
                         self.graph.index(s.via),
@@ -399,11 +404,20 @@ class Derivation(Renderable):
                 ]
             chains, sym_terms, num_terms = [], [], []
             alone = len(steps) == 1
+            vjps = _vjp_steps(self.sweep, node) if self.graph.has_matrices else {}
+            rules: list[str] = []
             for via, local, upstream, local_value, upstream_value in steps:
                 chain, seed = self._chain(node, syms[via], fmt)
                 if seed and alone:  # dL/dL · ∂L/∂d is just dL/dd
                     chain = lhs
                 chains.append(chain)
+                if via in vjps:  # through a matrix equation: its VJP rule, then the number
+                    step = vjps[via]
+                    rules.append(nt.expr(step.local, fmt))
+                    sym_terms.append(nt.expr(step.term, fmt))
+                    num_terms.append(nt.number(step.value, precision, fmt))
+                    continue
+                rules.append(chain)
                 one = seed and alone  # the seed factor dL/dL = 1 is left out
                 if symbolic:
                     factors = [local] if one else [local, upstream]
@@ -417,6 +431,8 @@ class Derivation(Renderable):
                     values.reverse()
                 num_terms.append(nt.number_product(values, precision, fmt))
             parts: list[list[str]] = [[lhs], chains]
+            if vjps and symbolic:
+                parts.append(rules)
             if symbolic:
                 result = nt.hand_local(self.sweep[node], names)
                 parts += [sym_terms, nt.terms(expand(result) if expanded else result, fmt)]
@@ -603,7 +619,11 @@ class Table(Renderable):
             terms: list[sympy.Expr] = []
             if isinstance(sweep, Gradient):
                 for c in graph.consumers[i]:
-                    if c in keep:
+                    if c not in keep:
+                        continue
+                    if graph.equations[c].kind == "matrix":  # its VJP rule holds c̄ already
+                        terms.append(vjp_rules(graph, c).get(sym, sympy.S.Zero))
+                    else:
                         local = nt.hand_local(graph.local_partial(c, i), names)
                         terms.append(nt.adjoint_symbol(syms[c]) * local)
             elif rhs is not None:
@@ -624,6 +644,8 @@ class Table(Renderable):
             if self._reach is None:
                 self._reach = self.graph.descendants([sweep.anchor]) | {sweep.anchor}
             keep = self._reach
+        if self.graph.has_matrices:  # through matrix equations: each VJP's number
+            return tuple(s.value for s in sweep.steps(self.graph.symbols[i]))
         steps = _numeric_steps(self.graph, sweep, i, keep)
         return tuple(None if lv is None or uv is None else lv * uv for _, lv, uv in steps)
 

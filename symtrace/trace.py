@@ -450,16 +450,23 @@ class Trace(Renderable):
     def derivation(
         self, y: NodeLike, mode: str = "reverse", wrt: NodeLike | None = None, **options: Any
     ) -> Derivation:
-        """The chain rule written out for every node (see :mod:`symtrace.printing`)."""
-        self._scalar_only("t.derivation")
+        """The chain rule written out for every node (see :mod:`symtrace.printing`).
+
+        With matrix nodes the backward pass is written in matrix form (each step through a
+        matrix equation as its vector-Jacobian product, ``dL/dW = dL/dz · ∂z/∂W = z̄ xᵀ``);
+        the forward pass is for scalar traces."""
+        if mode != "reverse":
+            self._scalar_only("t.derivation(mode='forward')")
         return derivation(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def table(
         self, y: NodeLike, mode: str = "reverse", wrt: NodeLike | None = None, **options: Any
     ) -> Table:
         """An evaluation-trace table, ``mode="forward"`` or ``"reverse"`` (see
-        :mod:`symtrace.printing`)."""
-        self._scalar_only("t.table")
+        :mod:`symtrace.printing`).  With matrix nodes: the reverse adjoint trace, each
+        term a VJP rule (``z̄ xᵀ``)."""
+        if mode != "reverse":
+            self._scalar_only(f"t.table(mode={mode!r})")
         return table(self.graph, self.cache, y, mode=mode, wrt=wrt, **options)
 
     def to_dot(self, gradient: Gradient | Tangents | None = None, **options: Any) -> str:

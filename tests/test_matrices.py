@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 import symtrace as st
+from symtrace import notation
 from symtrace.entrywise import entry_names
 from symtrace.errors import ShapeError, TraceError, UnknownSymbolError, UsageError
 
@@ -423,8 +424,8 @@ def test_views_not_built_for_matrix_nodes_say_so() -> None:
         lambda: t.tangents("W"),
         lambda: t.paths("L", "W"),
         lambda: t.hessian("L", ["W"]),
-        lambda: t.derivation("L"),
-        lambda: t.table("L"),
+        lambda: t.derivation("L", mode="forward", wrt="W"),
+        lambda: t.table("L", mode="forward", wrt="W"),
         lambda: t.check({"dL/dW": 0}),
     ):
         with pytest.raises(UsageError, match="not available for traces with matrix nodes"):
@@ -436,6 +437,22 @@ def test_views_not_built_for_matrix_nodes_say_so() -> None:
 
 
 # ---------------------------------------------------------------- views
+
+
+def test_the_backward_pass_in_matrix_form() -> None:
+    """Derivation and reverse table: each step through a matrix equation is its VJP."""
+    t, n = tanh_layer()
+    g = t.grad("L")
+    text = str(t.derivation("L", width=200))
+    assert "dL/dW = dL/dz · ∂z/∂W = z̄ xᵀ = 2 ((h - y)⊙(1 - h⊙h)) xᵀ = [[" in text
+    assert "dL/dx = dL/dz · ∂z/∂x = Wᵀ z̄ = 2 Wᵀ ((h - y)⊙(1 - h⊙h))" in text
+    rows = {str(r.node): r for r in t.table("L").rows}
+    assert notation.expr(rows["W"].derivative, "text") == "z̄ xᵀ"
+    assert notation.expr(rows["x"].derivative, "latex") == r"W^{\top} \bar{z}"
+    assert np.array_equal(rows["W"].derivative_value, g.value(n["W"]))
+    assert np.array_equal(rows["W"].contributions[0], g.value(n["W"]))
+    latex = t.table("L").to_markdown()
+    assert r"\bar{h} \odot" in latex and r"\hbar" not in latex  # h's adjoint is not ħ
 
 
 def test_text_and_latex_of_matrix_adjoints_are_textbook_like() -> None:

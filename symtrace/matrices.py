@@ -303,6 +303,9 @@ class LogSoftmax(Softmax):
         return f"\\operatorname{{log\\,softmax}}\\left({printer._print(self.args[0])}\\right)"
 
 
+_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉")
+
+
 class Bar(_Op):
     """The adjoint ``Z̄`` of a matrix expression as a symbol (the rules' upstream)."""
 
@@ -310,7 +313,12 @@ class Bar(_Op):
         return f"{printer._print(self.args[0])}bar"
 
     def _unicodestr(self, printer: Any) -> str:
-        return f"{printer._print(self.args[0])}\u0304"
+        # The bar goes on the letter, before a subscript: z̄₂, not z₂̄.
+        text = printer._print(self.args[0])
+        end = len(text)
+        while end > 1 and text[end - 1] in _SUBSCRIPT_DIGITS:
+            end -= 1
+        return f"{text[:end]}\u0304{text[end:]}"
 
     def _latex(self, printer: Any) -> str:
         return f"\\bar{{{printer._print(self.args[0])}}}"

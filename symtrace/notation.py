@@ -228,7 +228,7 @@ def expr(e: Any, fmt: str) -> str:
 
 
 def _collisions(e: Any) -> dict[sympy.Symbol, str]:
-    """LaTeX for decorated symbols whose names SymPy reads as something else: the
+    r"""LaTeX for decorated symbols whose names SymPy reads as something else: the
     adjoint of a node ``h`` is named ``hbar``, which SymPy prints as ``\hbar`` (ħ)."""
     out = {}
     for sym in getattr(e, "free_symbols", ()):

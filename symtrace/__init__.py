@@ -17,7 +17,7 @@ Layers: a module imports only from its own floor or below, there are no import
 cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
-    floor 0  errors nodes matrices functions shapes codegen parsing graph display
+    floor 0  errors nodes matrices functions shapes codegen parsing matrix_parsing graph display
     floor 1  evaluation derivatives compile programs
     floor 2  notation printing dot html check
     floor 3  decompose blocks entrywise

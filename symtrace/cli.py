@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import notation as nt
+from .check.matrix import MatrixReport
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
@@ -247,7 +248,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"symtrace check: {exc}\n")
             status = EXIT_INVALID
             continue
-        if args.format == "json":
+        if isinstance(report, MatrixReport):  # a matrix exercise (issue 12)
+            out.write(("" if first or args.format == "json" else "\n") + report.render(args.format))
+        elif args.format == "json":
             out.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
         else:
             if not first:

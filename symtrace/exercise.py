@@ -63,7 +63,9 @@ from typing import Any
 import sympy
 
 from .check import Report, parse_key, read_claim
+from .check.matrix import MatrixReport
 from .errors import ExerciseError, ParseError, SymtraceError, UsageError
+from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
@@ -126,7 +128,7 @@ class Exercise:
     source: str = "<string>"
     lines: dict[str, int] = field(default_factory=dict)
 
-    def check(self, answers: Mapping[str, Any] | None = None) -> Report:
+    def check(self, answers: Mapping[str, Any] | None = None) -> Report | MatrixReport:
         """Grade the file's answers (or ``answers``) against its trace."""
         try:
             return self.trace.check(
@@ -226,6 +228,8 @@ def _table(data: Mapping[str, Any], name: str, source: str, required: bool) -> d
 
 
 def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
+    if isinstance(raw, list | dict):
+        return _matrix_input(name, raw, loc)
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise loc.error(
             "inputs",
@@ -245,6 +249,60 @@ def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
     if not (value.is_extended_real and value.is_finite):
         raise loc.error("inputs", name, f"input {name!r}: {raw!r} is not a real, finite number")
     return value
+
+
+class _Shape(tuple[int, int]):
+    """A symbolic matrix input's ``{shape = [r, c]}``: no value."""
+
+    __slots__ = ()
+
+
+MAX_INPUT_ENTRIES = 10_000
+"""Entries of one matrix input of an exercise file."""
+
+
+def _matrix_input(name: str, raw: Any, loc: _Locator) -> Any:
+    """A matrix input: a TOML array of rows (a flat array is a column vector), or
+    ``{shape = [r, c]}`` for a symbolic one (issue 12)."""
+    if isinstance(raw, dict):
+        shape = raw.get("shape")
+        if set(raw) != {"shape"} or not (
+            isinstance(shape, list)
+            and len(shape) == 2
+            and all(type(d) is int and 1 <= d <= 1_000 for d in shape)
+            and shape[0] * shape[1] <= MAX_INPUT_ENTRIES
+        ):
+            raise loc.error(
+                "inputs",
+                name,
+                f"input {name!r}: a symbolic matrix input is {{shape = [rows, cols]}} "
+                f"(positive ints, at most {MAX_INPUT_ENTRIES:,} entries), got {raw!r}",
+            )
+        return _Shape(shape)
+    rows = raw if raw and all(isinstance(r, list) for r in raw) else [[v] for v in raw]
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise loc.error(
+            "inputs",
+            name,
+            f"input {name!r}: a matrix is a TOML array of rows of one length, e.g. "
+            "[[0.15, 0.20], [0.25, 0.30]] (ragged or empty rows given)",
+        )
+    if len(rows) * len(rows[0]) > MAX_INPUT_ENTRIES:
+        raise loc.error("inputs", name, f"input {name!r}: more than {MAX_INPUT_ENTRIES:,} entries")
+    out = []
+    for row in rows:
+        values = []
+        for v in row:
+            if isinstance(v, list | dict | bool) or not isinstance(v, int | str):
+                raise loc.error(
+                    "inputs",
+                    name,
+                    f"input {name!r}: matrix entries must be numbers (a list of rows, "
+                    f"two levels deep), got {type(v).__name__} {v!r}",
+                )
+            values.append(float(_input_value(name, v, loc)))
+        out.append(values)
+    return out
 
 
 def loads(text: str, source: str = "<string>") -> Exercise:
@@ -308,9 +366,14 @@ def _meta(data: Mapping[str, Any], loc: _Locator) -> dict[str, str | None]:
 def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) -> Trace:
     """The trace of the ``[inputs]`` and ``[define]`` tables, with every value computed."""
     trace = Trace()
+    symbolic = False  # an input with a shape and no value
     for name, raw in inputs.items():
         value = _input_value(name, raw, loc)
         try:
+            if isinstance(value, _Shape):
+                symbolic = True
+                trace.input(name, shape=(value[0], value[1]))
+                continue
             trace.input(name, value)
         except SymtraceError as exc:
             raise loc.error("inputs", name, str(exc)) from None
@@ -322,7 +385,8 @@ def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) 
         except SymtraceError as exc:
             raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
     try:
-        trace.cache.floats(range(len(trace)))
+        if not symbolic:
+            trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
         raise ExerciseError(f"{loc.source}: {exc}") from None
     return trace
@@ -343,6 +407,8 @@ def _definition(
     expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
     names = {s.name: s for s in trace.nodes}
     try:
+        if uses_matrices(expr_text, names):
+            return parse_matrix_expression(expr_text, names, lineno=loc.line("define", name))
         return parse_expression(expr_text, names, lineno=loc.line("define", name))
     except ParseError as exc:
         message = f"definition of {name!r}: {exc}"

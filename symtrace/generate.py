@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import sympy
 
 from .check import Report
+from .check.matrix import scalar_report
 from .errors import ExerciseError
 from .exercise import dumps, loads
 from .functions import relu, sigmoid
@@ -80,7 +81,7 @@ class Worksheet:
 
     def key_report(self) -> Report:
         """The answer key checked against the exercise (all correct by construction)."""
-        return loads(self.key, source=f"key-{self.seed}").check()
+        return scalar_report(loads(self.key, source=f"key-{self.seed}").check(), "key_report")
 
 
 def _value(expr: sympy.Expr) -> float:

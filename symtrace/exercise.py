@@ -63,7 +63,7 @@ from typing import Any
 import sympy
 
 from .check import Report, parse_key, read_claim
-from .check.matrix import MatrixReport
+from .check.matrix import MatrixReport, read_matrix_claim
 from .errors import ExerciseError, ParseError, SymtraceError, UsageError
 from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
@@ -466,6 +466,9 @@ def _answers(
             parse_key(trace.graph, key, output)
         except SymtraceError as exc:
             raise loc.error("answers", key, str(exc)) from None
+        if trace.graph.has_matrices:  # a matrix answer: a list of rows or a formula
+            claims[key] = _matrix_claim(trace, key, raw, loc)
+            continue
         if isinstance(raw, _Written):
             raw = str(raw).replace("_", "")
         elif raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | str)):
@@ -482,6 +485,25 @@ def _answers(
             raise loc.error("answers", key, str(exc)) from None
         claims[key] = raw
     return claims, lines
+
+
+def _matrix_claim(trace: Trace, key: str, raw: Any, loc: _Locator) -> Any:
+    """A matrix exercise's answer as written (TOML floats as their text), checked."""
+
+    def written(v: Any) -> Any:
+        if isinstance(v, list):
+            return [written(e) for e in v]
+        return str(v).replace("_", "") if isinstance(v, _Written) else v
+
+    raw = written(raw)
+    try:
+        if raw is not None and raw != "":
+            read_matrix_claim(trace.graph, key, raw)
+    except ParseError as exc:
+        raise loc.error("answers", key, f"answer {key!r}: {exc}", exc.col_offset) from None
+    except SymtraceError as exc:
+        raise loc.error("answers", key, str(exc)) from None
+    return raw
 
 
 def _toml_string(s: str) -> str:

@@ -267,7 +267,7 @@ class _MatrixParser:
             value = self.build(node.value)
             if not is_matrix(value):
                 self.fail("the transpose .T needs a matrix", node)
-            return sympy.Transpose(value)
+            return value.T
         if isinstance(node, ast.List):
             return self.literal(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):

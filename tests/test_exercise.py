@@ -100,7 +100,7 @@ def err(text: str) -> str:
         ('[inputs]\na = 1\n[define]\na = "2*a"\n', ["x.toml:4:5", "already used"]),
         ('[inputs]\na = "two"\n', ["x.toml:2:6", "input 'a'", "unknown name 'two'"]),
         ("[inputs]\na = true\n", ["x.toml:2:5", "expected a number"]),
-        ("[inputs]\na = [1]\n", ["x.toml:2:5", "expected a number"]),
+        ("[inputs]\na = [[1], [2, 3]]\n", ["x.toml:2:5", "ragged"]),  # [1] is a matrix
         ("[inputs]\na = nan\n", ["x.toml:2:5", "not a number literal"]),
         ('[inputs]\na = 1\n[define]\nL = "a.__class__"\n', ["x.toml:4:6", "attribute"]),
         ('[inputs]\na = 1\n[define]\nL = "log(a - 1)"\n', ["x.toml", "L"]),

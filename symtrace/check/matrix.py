@@ -56,7 +56,14 @@ from ..parsing import parse_expression, parse_number
 from .keys import NodeGradient, NodeValue, parse_key
 from .report import Report
 
-__all__ = ["MISTAKES", "MatrixAnswer", "MatrixReport", "check_matrix", "scalar_report"]
+__all__ = [
+    "MISTAKES",
+    "MatrixAnswer",
+    "MatrixReport",
+    "check_matrix",
+    "read_matrix_claim",
+    "scalar_report",
+]
 
 MISTAKES: Mapping[str, str] = {
     "transposed": "transposed result",
@@ -341,7 +348,8 @@ def _literal(rows: Any, key: str) -> _Claim:
     )
 
 
-def _read(graph: Graph, key: str, raw: Any) -> _Claim:
+def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
+    """A matrix answer read (literal or formula), or a clear error; never evaluated."""
     if isinstance(raw, list | tuple | np.ndarray):
         return _literal(raw, key)
     if isinstance(raw, sympy.MatrixBase):
@@ -619,7 +627,7 @@ def _grade(
             **base, verdict="blank", given_shape=None, given=None, entries=None, score=0.0,
             mistake=None, explanation="blank" + step_lines + exp_line,
         )  # fmt: skip
-    claim = _read(graph, key, raw)
+    claim = read_matrix_claim(graph, key, raw)
     if claim.expr is not None:
         given_all = worlds.at(claim.expr)
     else:
@@ -631,8 +639,10 @@ def _grade(
         halves = claim.halves
 
         def same(a: np.ndarray, b: np.ndarray) -> bool:  # b the answer, to its last digit
+            if a.shape != b.shape:
+                return False
             tol = 2 * halves + np.maximum(abs_tol, rel_tol * np.abs(a)) + 1e-12
-            return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol))
+            return bool(np.all(np.abs(a - b) <= tol))
     else:
         same = _close
     mistake = _diagnose(worlds, terms, truth, given_all, means, gshape, same)
@@ -698,6 +708,11 @@ def _diagnose(
             if others and matrices.dims_of(term) != matrices.dims_of(others[0]):
                 continue
             candidates.append((name, sympy.Add(*others, term) if others else term))
+        if bar != 1:  # a mistake upstream, in the gradient this step starts from
+            for name, wrong in _mutations(repl):
+                if name == "missing-minus-y":
+                    term = local.xreplace({bar: wrong})
+                    candidates.append((name, sympy.Add(*others, term) if others else term))
     if terms and len(terms) == 1 and matrices.is_matrix(truth):
         candidates.insert(0, ("transposed", sympy.Transpose(full[0])))
     for name, cand in candidates:

@@ -379,3 +379,28 @@ def test_no_eval_in_the_matrix_modules() -> None:
         src = inspect.getsource(mod)
         for bad in ("eval", "exec", "sympify", "parse_expr", "lambdify", "compile"):
             assert not re.search(rf"(?<![\w.]){bad}\(", src), (mod, bad)
+
+
+# ------------------------------------------------------------------ shipped examples
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+
+SHIPPED = {
+    "mazur-222": {},
+    "mazur-222-wrong": {"dE/dW2": "transposed", "dE/dh": "missing-transpose"},
+    "mazur-222-carried": {"dE/dh": "missing-transpose", "dE/dW1": None},
+    "affine-relu-batch": {},
+    "affine-relu-batch-wrong": {"dL/dW": "missing-mean", "dL/db": "missing-batch-sum"},
+    "affine-relu-batch-carried": {"dL/dH": None, "dL/dZ": None, "dL/dW": None, "dL/db": None},
+    "softmax-cross-entropy": {},
+    "softmax-cross-entropy-wrong": {"dL/dZ": "missing-minus-y", "dL/dW": "missing-mean"},
+    "softmax-cross-entropy-carried": {"dL/dZ": "missing-minus-y", "dL/dW": "missing-minus-y"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_matrix_examples(name: str) -> None:
+    report = st.exercise.load(EXAMPLES / f"{name}.toml").check()
+    assert isinstance(report, MatrixReport)
+    wrong = {k: a.mistake for k, a in report.items() if a.verdict != "correct"}
+    assert wrong == SHIPPED[name], report.to_text()

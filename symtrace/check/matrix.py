@@ -270,16 +270,23 @@ def _factor_text(e: Any, output: str) -> str:
         inner = _factor_text(e.args[0], output)
         return f"{inner}ᵀ" if isinstance(e.args[0], sympy.MatrixSymbol) else f"({inner})ᵀ"
     if isinstance(e, sympy.OneMatrix):
-        return "1"
+        return "1ᵀ" if e.shape[0] == 1 and e.shape[1] != 1 else "1"
     if isinstance(e, matrices.OneMinus):
         return f"(1 − {_factor_text(e.args[0], output)})"
     if isinstance(e, sympy.MatMul):
-        return " · ".join(_factor_text(a, output) for a in e.args)
+        return " · ".join(_grouped(a, output) for a in e.args)
     if isinstance(e, matrices.Hadamard):
-        return " ⊙ ".join(_factor_text(a, output) for a in e.args)
+        return " ⊙ ".join(_grouped(a, output) for a in e.args)
     text = str(e)
     for bar in e.atoms(matrices.Bar) if isinstance(e, sympy.Basic) else ():
         text = text.replace(str(bar), f"d{output}/d{bar.args[0]}")
+    return text
+
+
+def _grouped(e: Any, output: str) -> str:
+    text = _factor_text(e, output)
+    if isinstance(e, sympy.MatAdd | sympy.Add | matrices.Minus | matrices.Hadamard):
+        return f"({text})"
     return text
 
 

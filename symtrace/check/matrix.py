@@ -297,6 +297,8 @@ def _step_text(key_node: str, output: str, local: Any) -> tuple[str, str]:
     line = f"{left} = {right}"
     if isinstance(local, sympy.MatMul) and matrices.is_matrix(local):
         factors = [a for a in local.args if matrices.is_matrix(a)]
+        if len(factors) < 2:
+            return line, ""
         shapes = " · ".join(_dims(matrices.dims_of(a) or (1, 1)) for a in factors)
     else:
         return line, ""

@@ -388,13 +388,13 @@ EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examp
 SHIPPED = {
     "mazur-222": {},
     "mazur-222-wrong": {"dE/dW2": "transposed", "dE/dh": "missing-transpose"},
-    "mazur-222-carried": {"dE/dh": "missing-transpose", "dE/dW1": None},
+    "mazur-222-carried": {"dE/dh": "missing-transpose", "dE/dW1": None},  # dW1 carried
     "affine-relu-batch": {},
     "affine-relu-batch-wrong": {"dL/dW": "missing-mean", "dL/db": "missing-batch-sum"},
     "affine-relu-batch-carried": {"dL/dH": None, "dL/dZ": None, "dL/dW": None, "dL/db": None},
     "softmax-cross-entropy": {},
     "softmax-cross-entropy-wrong": {"dL/dZ": "missing-minus-y", "dL/dW": "missing-mean"},
-    "softmax-cross-entropy-carried": {"dL/dZ": "missing-minus-y", "dL/dW": "missing-minus-y"},
+    "softmax-cross-entropy-carried": {"dL/dZ": "missing-minus-y", "dL/dW": None},
 }
 
 
@@ -404,3 +404,35 @@ def test_shipped_matrix_examples(name: str) -> None:
     assert isinstance(report, MatrixReport)
     wrong = {k: a.mistake for k, a in report.items() if a.verdict != "correct"}
     assert wrong == SHIPPED[name], report.to_text()
+    carried = {k for k, a in report.items() if a.verdict == "carried"}
+    assert carried == CARRIED.get(name, set()), report.to_text()
+    if carried:
+        assert report.first_error in wrong and report.first_error not in carried
+
+
+CARRIED = {
+    "mazur-222-carried": {"dE/dW1"},
+    "affine-relu-batch-carried": {"dL/dZ", "dL/dW", "dL/db"},
+    "softmax-cross-entropy-carried": {"dL/dW"},
+}
+
+
+def test_carried_through_a_matrix_chain() -> None:
+    t = mazur()
+    g = t.grad(t["E"])
+    wrong_dh = np.asarray(t.value(t["W2"]) @ g.value(t["z2"]))  # W2 δ, not W2ᵀ δ
+    hv, x = np.asarray(t.value(t["h"])), np.asarray(t.value(t["x"]))
+    dz1 = wrong_dh * hv * (1 - hv)
+    r = t.check(
+        {"dE/dh": wrong_dh.tolist(), "dE/dz1": dz1.tolist(), "dE/dW1": (dz1 @ x.T).tolist()},
+        output="E",
+    )
+    assert [a.verdict for a in r.values()] == ["wrong", "carried", "carried"]
+    assert r.first_error == "dE/dh"
+    assert "first error: dE/dh" in r["dE/dW1"].explanation
+    # a slip of its own after the wrong upstream is wrong, not carried
+    r = t.check({"dE/dh": wrong_dh.tolist(), "dE/dW1": (2 * dz1 @ x.T).tolist()}, output="E")
+    assert r["dE/dW1"].verdict == "wrong"
+    # a wrong answer with right upstream answers is wrong, not carried
+    r = t.check({"dE/dh": "W2.T @ delta2", "dE/dW1": (dz1 @ x.T).tolist()}, output="E")
+    assert [a.verdict for a in r.values()] == ["correct", "wrong"]

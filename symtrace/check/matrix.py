@@ -39,7 +39,7 @@ import contextlib
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -84,7 +84,8 @@ _WORLDS = 3
 class MatrixAnswer:
     """One graded matrix answer.
 
-    ``verdict`` is ``correct``, ``wrong`` or ``blank``; ``entries`` marks each entry
+    ``verdict`` is ``correct``, ``wrong``, ``carried`` (wrong, but what the chain rule
+    gives from the student's own upstream gradients) or ``blank``; ``entries`` marks each entry
     right (``True``) or wrong when the shape is right; ``score`` is the share of right
     entries; ``mistake`` a :data:`MISTAKES` id or ``None``."""
 
@@ -152,8 +153,8 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
 
     @property
     def first_error(self) -> str | None:
-        """The first answer that is not correct, in the order given."""
-        return next((k for k, a in self.answers.items() if a.verdict != "correct"), None)
+        """The root mistake: the first answer that is wrong (not carried, not blank)."""
+        return next((k for k, a in self.answers.items() if a.verdict == "wrong"), None)
 
     def to_text(self) -> str:
         """Plain text: one block per answer, then the score."""
@@ -569,6 +570,8 @@ def check_matrix(
     worlds = _Worlds(graph, cache)
     means = _mean_factors(graph)
     results: dict[str, MatrixAnswer] = {}
+    grads: dict[int, str] = {}
+    compare: dict[str, Any] = {}
     for key, raw in answers.items():
         q = parse_key(graph, key, graph.symbols[out])
         if not isinstance(q, NodeValue | NodeGradient):
@@ -596,8 +599,115 @@ def check_matrix(
             means,
             rel_tol,
             abs_tol,
+            compare,
         )
+        if kind == "gradient":
+            grads[q.node] = key
+    _carry(graph, cache.floats(range(len(graph))), g, out, results, grads, compare)
     return MatrixReport(results, title=title, source=source, lines=dict(lines or {}))
+
+
+def _carry(
+    graph: Graph,
+    fvals: Any,
+    g: Gradient,
+    out: int,
+    results: dict[str, MatrixAnswer],
+    grads: dict[int, str],
+    compare: dict[str, Any],
+) -> None:
+    """Mark ``carried`` the wrong gradient answers that the chain rule gives from the
+    student's own upstream gradients (unanswered ones computed from theirs by the correct
+    steps), at the exercise's values: the step is right, the mistake is upstream."""
+    theirs: dict[int, Any] = {out: 1.0}
+    derived: dict[int, Any] = {}
+    for i in range(out - 1, -1, -1):
+        total: Any = None
+        ok = True
+        for c in graph.consumers[i]:
+            if c > out or g[graph.symbols[c]] == 0:
+                continue
+            if c not in theirs:
+                ok = False
+                break
+            try:
+                term = _step_value(graph, fvals, c, i, theirs[c])
+            except (SymtraceError, ValueError, TypeError):
+                term = None
+            if term is None:
+                ok = False
+                break
+            total = term if total is None else total + term
+        if ok and total is not None:
+            derived[i] = total
+        key = grads.get(i)
+        answer = None if key is None else results[key]
+        if (
+            answer is not None
+            and answer.given is not None
+            and answer.given_shape == answer.expected_shape
+        ):
+            theirs[i] = np.array(answer.given, dtype=float)
+        elif i in derived:
+            theirs[i] = derived[i]
+    roots = [k for k, a in results.items() if a.verdict == "wrong"]
+    for i, key in grads.items():
+        a = results[key]
+        if a.verdict != "wrong" or i not in derived or a.given is None:
+            continue
+        mine = np.atleast_2d(np.asarray(derived[i], dtype=float))
+        given = np.array(a.given, dtype=float)
+        if mine.shape != given.shape:
+            continue
+        # the upstream numbers were rounded as written: allow their error to propagate
+        scale = float(np.abs(mine).max()) or 1.0
+        loose = bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
+        if not (compare[key](mine, given) or loose):
+            continue
+        upstream = [k for k in roots if k != key and _reaches(graph, grads, k, i)]
+        if not upstream:
+            continue
+        first = next(k for k in results if k in upstream)
+        step = f" {a.step[0]}" if a.step else ""
+        results[key] = replace(
+            a,
+            verdict="carried",
+            mistake=None,
+            explanation=(
+                f"carried: with your upstream gradients,{step} gives what you wrote: this "
+                f"step is right, the mistake is upstream (first error: {first})."
+                + ("\n" + a.explanation.split("\n", 1)[1] if "\n" in a.explanation else "")
+            ),
+        )
+
+
+def _reaches(graph: Graph, grads: dict[int, str], key: str, i: int) -> bool:
+    """Whether the answer ``key`` (a gradient) is downstream of node ``i`` (upstream in
+    the backward pass)."""
+    j = next((n for n, k in grads.items() if k == key), None)
+    return j is not None and j > i and j in graph.descendants([i])
+
+
+def _step_value(graph: Graph, fvals: Any, c: int, i: int, up: Any) -> Any:
+    """The chain-rule term ``dL/dc · ∂c/∂node_i`` at the values, with ``up`` for dL/dc."""
+    eq = graph.equations[c]
+    sym = graph.symbols[i]
+    with np.errstate(all="ignore"):
+        if eq.dims is None:
+            local = matrices.pullback(eq.definition, sympy.S.One, out=eq.symbol).get(sym)
+            if local is None:
+                return None
+            value = matrices.evaluate(local, lambda s: fvals[graph.index(s)])
+            return float(np.asarray(up).reshape(-1)[0]) * value
+        bar = matrices.Bar(eq.symbol)
+        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym)
+        if local is None:
+            return None
+        ph = sympy.MatrixSymbol(f"up{c}", *eq.dims)
+        up_arr = np.asarray(up, dtype=float)
+        return matrices.evaluate(
+            local.xreplace({bar: ph}), lambda s: up_arr if s == ph else fvals[graph.index(s)]
+        )
 
 
 def _grade(
@@ -613,6 +723,7 @@ def _grade(
     means: set[int],
     rel_tol: float,
     abs_tol: float,
+    compare: dict[str, Any],
 ) -> MatrixAnswer:
     expected_all = worlds.at(truth)
     expected = expected_all[0]
@@ -654,6 +765,7 @@ def _grade(
             return bool(np.all(np.abs(a - b) <= tol))
     else:
         same = _close
+    compare[key] = same
     mistake = _diagnose(worlds, terms, truth, given_all, means, gshape, same)
     shape_name = f"shaped like {sym}" if kind == "gradient" else "its shape"
     if gshape != eshape:

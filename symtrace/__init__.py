@@ -22,7 +22,7 @@ cycles, and no module reads another module's ``_private`` names
     floor 2  notation printing dot html check
     floor 3  decompose blocks entrywise
     floor 4  trace
-    floor 5  value exercise variants grade generate examples testing scale cli __main__
+    floor 5  value exercise variants grade generate templates examples testing scale cli __main__
 
 Floor 0 is vocabulary and data (the :class:`~symtrace.graph.Graph` of equation
 records and its internal API, and the rendering protocol every result shares),

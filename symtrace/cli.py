@@ -21,7 +21,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import notation as nt
 from .check.matrix import MatrixReport
@@ -43,6 +43,7 @@ from .grade import (
     summary,
 )
 from .html import to_html
+from .templates import TEMPLATES, matrix_exercise
 from .variants import exercise_text, read_roster, sheet, variant_key
 
 __all__ = ["explain", "main", "text_table"]
@@ -145,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Write a random exercise, reproducible from --seed.",
     )
     p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same file)")
+    p.add_argument(
+        "--template",
+        choices=TEMPLATES,
+        help="a matrix backprop exercise instead: linear, mlp (2-2-2 sigmoid) or softmax",
+    )
     p.add_argument("--nodes", type=int, default=4, help="number of definitions (default 4)")
     p.add_argument(
         "--ops",
@@ -266,7 +272,12 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
-    sheet = generate(args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals)
+    if args.template is not None:  # a matrix exercise (issue 12)
+        sheet: Any = matrix_exercise(args.template, args.seed)
+    else:
+        sheet = generate(
+            args.seed, nodes=args.nodes, ops=ops, fan_out=args.fan_out, locals=args.locals
+        )
     key_path = args.key
     if args.output is None:
         out.write(sheet.exercise)

@@ -436,3 +436,36 @@ def test_carried_through_a_matrix_chain() -> None:
     # a wrong answer with right upstream answers is wrong, not carried
     r = t.check({"dE/dh": "W2.T @ delta2", "dE/dW1": (dz1 @ x.T).tolist()}, output="E")
     assert [a.verdict for a in r.values()] == ["correct", "wrong"]
+
+
+# ------------------------------------------------------------------ templates
+
+
+@pytest.mark.parametrize("template", ["linear", "mlp", "softmax"])
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_templates_write_exercise_and_key(template: str, seed: int) -> None:
+    from symtrace.templates import matrix_exercise
+
+    sheet = matrix_exercise(template, seed)
+    assert sheet == matrix_exercise(template, seed)  # reproducible
+    key = loads(sheet.key).check()
+    assert key.ok, key.to_text()
+    blank = loads(sheet.exercise).check()
+    assert {a.verdict for a in blank.values()} == {"blank"}
+    trace = loads(sheet.exercise).trace
+    for name in ("z1", "z2", "Z"):
+        if name in trace:
+            z = np.asarray(trace.value(trace[name]))
+            assert np.all(np.abs(z) <= 2) and np.all(z != 0)
+
+
+def test_cli_new_template(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from symtrace.cli import main
+
+    target = tmp_path / "mlp.toml"
+    assert main(["new", "--template", "mlp", "--seed", "4", "-o", str(target)]) == 0
+    assert main(["check", str(tmp_path / "mlp.key.toml")]) == 0
+    assert main(["check", str(target)]) == 1  # blank answers are not correct
+    assert main(["new", "--template", "cnn", "--seed", "1"]) != 0  # a usage error
+    with pytest.raises(st.OptionValueError):
+        __import__("symtrace.templates").templates.matrix_exercise("cnn", 1)

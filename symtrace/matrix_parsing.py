@@ -138,7 +138,9 @@ def uses_matrices(text: str, names: Mapping[str, Any]) -> bool:
         elif token:
             words.add("".join(token))
             token = []
-    return any(w in MATRIX_FUNCTIONS or is_matrix(names.get(w)) for w in words)
+    return any(
+        (w in MATRIX_FUNCTIONS and w not in names) or is_matrix(names.get(w)) for w in words
+    )
 
 
 def parse_matrix_expression(
@@ -223,11 +225,13 @@ class _MatrixParser:
                 return True
             if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.MatMult | ast.Mod):
                 return True
-            if isinstance(sub, ast.Name) and (
-                sub.id in MATRIX_FUNCTIONS
-                or sub.id in ("square",)
-                or is_matrix(self.names.get(sub.id))
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Name)
+                and (sub.func.id in MATRIX_FUNCTIONS or sub.func.id == "square")
             ):
+                return True
+            if isinstance(sub, ast.Name) and is_matrix(self.names.get(sub.id)):
                 return True
         return False
 
@@ -256,7 +260,11 @@ class _MatrixParser:
 
     def build_matrix(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Name):
-            return self.names[node.id]  # a matrix name (matrix_subtree said so)
+            if node.id not in self.names:  # not reached: matrix_subtree saw a matrix name
+                raise ParseError(
+                    f"unknown name {node.id!r}", self.original, self.lineno, None, node.id
+                )
+            return self.names[node.id]
         if isinstance(node, ast.Attribute):
             if node.attr != "T":
                 self.fail(

@@ -146,6 +146,30 @@ def test_hostile_matrix_text(text: str, message: str) -> None:
         parse_matrix_expression(text, names)
 
 
+def test_names_like_matrix_functions() -> None:
+    t = st.Trace()
+    mean = t.input("mean", 2.0)
+    assert t.define("s", "mean + 1") is not None and t.value("s") == 3.0
+    assert not uses_matrices("mean + 1", {"mean": mean})
+    with pytest.raises(ParseError, match="unknown name 'mean'"):
+        parse_matrix_expression("mean + A", {"A": t.input("A", shape=(2, 2))})
+    with pytest.raises(ParseError, match="unknown name 'q'"):
+        parse_matrix_expression("sum(q)", {})
+
+
+def test_hostile_text_is_rejected_quickly() -> None:
+    import time
+
+    t = st.Trace()
+    t.input("A", shape=(2, 2))
+    names = {s.name: s for s in t.nodes}
+    for text, _ in HOSTILE:
+        start = time.perf_counter()
+        with pytest.raises(ParseError):
+            parse_matrix_expression(text, names)
+        assert time.perf_counter() - start < 1.0, text[:40]
+
+
 def test_limits_are_validated() -> None:
     with pytest.raises(st.OptionValueError):
         MatrixLimits(max_dim=0)

@@ -138,9 +138,7 @@ def uses_matrices(text: str, names: Mapping[str, Any]) -> bool:
         elif token:
             words.add("".join(token))
             token = []
-    return any(
-        (w in MATRIX_FUNCTIONS and w not in names) or is_matrix(names.get(w)) for w in words
-    )
+    return any((w in MATRIX_FUNCTIONS and w not in names) or is_matrix(names.get(w)) for w in words)
 
 
 def parse_matrix_expression(

@@ -25,7 +25,7 @@ each built from the chain-rule step (its VJP rule) of the node: the step with on
 [('dL/dW', 'correct', None), ('dL/dx', 'wrong', 'missing-transpose')]
 >>> print(r["dL/dx"].explanation)
 ... # doctest: +ELLIPSIS
-wrong: missing transpose: a transpose is missing: ... (the step: dL/dx = Wᵀ · dL/dz); ...
+wrong: missing transpose: ... (yours is W · dL/dz; the step is dL/dx = Wᵀ · dL/dz); ...
   step: dL/dx = Wᵀ · dL/dz
         (2×1) = (2×2) · (2×1)
   expected: [[-4], [-6]]
@@ -766,14 +766,18 @@ def _grade(
     else:
         same = _close
     compare[key] = same
-    mistake = _diagnose(worlds, terms, truth, given_all, means, gshape, same)
+    mistake, wrong_text = _diagnose(worlds, terms, truth, given_all, means, gshape, same, output)
     shape_name = f"shaped like {sym}" if kind == "gradient" else "its shape"
     if gshape != eshape:
         why = (
             f"wrong shape: yours is {gshape[0]}×{gshape[1]}, but {key} is "
             f"{eshape[0]}×{eshape[1]} ({shape_name})"
         )
-        expl = "wrong: " + (_named(mistake, key, sym, output, step) + "; " if mistake else "") + why
+        expl = (
+            "wrong: "
+            + (_named(mistake, key, sym, output, step, wrong_text) + "; " if mistake else "")
+            + why
+        )
         return MatrixAnswer(
             **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=None,
             score=0.0, mistake=mistake, explanation=expl + step_lines + exp_line
@@ -801,7 +805,11 @@ def _grade(
     else:
         bad = int((~ok).sum())
         why = f"{bad} of {ok.size} entries wrong (marked ✗)"
-    expl = "wrong: " + (_named(mistake, key, sym, output, step) + "; " if mistake else "") + why
+    expl = (
+        "wrong: "
+        + (_named(mistake, key, sym, output, step, wrong_text) + "; " if mistake else "")
+        + why
+    )
     expl += step_lines + exp_line + f"\n  yours:    {_rows(given.tolist(), entries)}"
     return MatrixAnswer(
         **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=entries,
@@ -817,26 +825,31 @@ def _diagnose(
     means: set[int],
     gshape: tuple[int, int],
     same: Any,
-) -> str | None:
-    """The named mistake the answer matches, if any (in every world it was evaluated in)."""
+    output: str,
+) -> tuple[str | None, str | None]:
+    """The named mistake the answer matches, if any (in every world it was evaluated in),
+    and the mistaken step in the exercise's names (when the node has one step)."""
     n = len(given_all)
     full = [t[0].xreplace({t[1]: t[2]}) if t[1] != 1 else t[2] * t[0] for t in terms]
-    candidates: list[tuple[str, Any]] = []
+    candidates: list[tuple[str, Any, Any]] = []
     for k, (local, bar, repl) in enumerate(terms):
         others = full[:k] + full[k + 1 :]
+        shown = None if others else local
         for name, wrong in _mutations(local):
             term = wrong.xreplace({bar: repl}) if bar != 1 else repl * wrong
             if others and matrices.dims_of(term) != matrices.dims_of(others[0]):
                 continue
-            candidates.append((name, sympy.Add(*others, term) if others else term))
+            cand = sympy.Add(*others, term) if others else term
+            candidates.append((name, cand, None if shown is None else wrong))
         if bar != 1:  # a mistake upstream, in the gradient this step starts from
             for name, wrong in _mutations(repl):
                 if name == "missing-minus-y":
                     term = local.xreplace({bar: wrong})
-                    candidates.append((name, sympy.Add(*others, term) if others else term))
+                    candidates.append((name, sympy.Add(*others, term) if others else term, None))
     if terms and len(terms) == 1 and matrices.is_matrix(truth):
-        candidates.insert(0, ("transposed", sympy.Transpose(full[0])))
-    for name, cand in candidates:
+        local = terms[0][0]
+        candidates.insert(0, ("transposed", sympy.Transpose(full[0]), sympy.Transpose(local)))
+    for name, cand, wrong_local in candidates:
         try:
             values = worlds.at(cand)[:n]
         except (SymtraceError, ValueError, TypeError, AttributeError, KeyError):
@@ -846,17 +859,25 @@ def _diagnose(
         ):
             if name == "transposed" and gshape[0] == gshape[1] and _close(values[0], values[0].T):
                 continue
-            return name
+            text = None if wrong_local is None else _factor_text(wrong_local, output)
+            return name, text
     expected = worlds.at(truth)[:n]
     for m in sorted(means):
         if not _close(expected[0], 0 * expected[0]) and all(
             same(m * e, g) for g, e in zip(given_all, expected, strict=True)
         ):
-            return "missing-mean"
-    return None
+            return "missing-mean", str(m)
+    return None, None
 
 
-def _named(mistake: str, key: str, sym: Any, output: str, step: tuple[str, str] | None) -> str:
+def _named(
+    mistake: str,
+    key: str,
+    sym: Any,
+    output: str,
+    step: tuple[str, str] | None,
+    wrong_text: str | None,
+) -> str:
     what = {
         "transposed": f"your matrix is the transpose of {key}, which is shaped like {sym}",
         "wrong-order": "the factors of the product are in the wrong order (the upstream "
@@ -869,10 +890,14 @@ def _named(mistake: str, key: str, sym: Any, output: str, step: tuple[str, str] 
         "entrywise product ⊙ (an elementwise function's derivative multiplies entrywise)",
         "missing-batch-sum": f"the bias is broadcast over the rows of the batch, so "
         f"d{output}/d{sym} adds up every row's contribution (sum(dZ, axis=0))",
-        "missing-mean": f"{output} is a mean, so its gradients carry the factor 1/N; yours "
-        "is N times too large",
+        "missing-mean": f"{output} is a mean, so its gradients carry its factor "
+        f"1/{wrong_text or 'N'}; yours is {wrong_text or 'N'} times too large",
         "missing-minus-y": "after softmax, the gradient of cross-entropy is p − y: "
         "yours is p, the − y (the one-hot targets) is missing",
     }[mistake]
-    where = f" (the step: {step[0]})" if step and mistake != "missing-mean" else ""
+    where = ""
+    if step and mistake != "missing-mean":
+        where = f" (the step: {step[0]})"
+        if wrong_text:
+            where = f" (yours is {wrong_text}; the step is {step[0]})"
     return f"{MISTAKES[mistake]}: {what}{where}"

@@ -493,3 +493,12 @@ def test_cli_new_template(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert main(["new", "--template", "cnn", "--seed", "1"]) != 0  # a usage error
     with pytest.raises(st.OptionValueError):
         __import__("symtrace.templates").templates.matrix_exercise("cnn", 1)
+
+
+def test_log_of_a_small_positive_input_is_still_equivalent() -> None:
+    t = st.Trace()
+    t.input("p", [[0.01], [0.02]])
+    t.define("L", "sum(log(p))")
+    r = t.check({"dL/dp": "1 / 1 * exp(-log(p))", "p": "p"}, output="L")
+    assert r["dL/dp"].verdict == "correct", r.to_text()
+    assert "|" in r._repr_markdown_()

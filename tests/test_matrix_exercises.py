@@ -502,3 +502,29 @@ def test_log_of_a_small_positive_input_is_still_equivalent() -> None:
     r = t.check({"dL/dp": "1 / 1 * exp(-log(p))", "p": "p"}, output="L")
     assert r["dL/dp"].verdict == "correct", r.to_text()
     assert "|" in r._repr_markdown_()
+
+
+def test_symbolic_shape_exercise_grades_formulas() -> None:
+    text = """output = "L"
+[inputs]
+W = {shape = [2, 3]}
+x = {shape = [3, 1]}
+[define]
+z = "W @ x"
+L = "sum(square(z)) / 2"
+[answers]
+"dL/dz" = "z"
+"dL/dW" = "z @ x.T"
+"dL/dx" = "W.T @ z"
+"""
+    ex = loads(text)
+    r = ex.check()
+    assert r.ok, r.to_text()
+    wrong = ex.check({"dL/dW": "z @ x.T / 2", "dL/dx": "2 * W.T @ z"})
+    assert [a.verdict for a in wrong.values()] == ["wrong", "wrong"]
+    assert "expected: z*x.T" in wrong["dL/dW"].explanation
+    numbers = ex.check({"dL/dz": [[1], [2]]})["dL/dz"]
+    assert numbers.verdict == "wrong" and "answer with a formula" in numbers.explanation
+    # a formula whose shapes do not fit is an error of the file, with a transpose hint
+    with pytest.raises(ExerciseError, match=r"W.T @ z would be \(3, 1\)"):
+        loads(text.replace('"W.T @ z"', '"W @ z"'))

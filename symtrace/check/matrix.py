@@ -48,7 +48,7 @@ import sympy
 
 from .. import matrices
 from ..derivatives import Gradient
-from ..errors import ExerciseError, ParseError, SymtraceError, UsageError
+from ..errors import ExerciseError, MissingValueError, ParseError, SymtraceError, UsageError
 from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from ..matrix_parsing import parse_matrix_expression, uses_matrices
@@ -432,9 +432,22 @@ class _Worlds:
 
     def __init__(self, graph: Graph, cache: ValueCache, seed: int = 12) -> None:
         self.graph = graph
-        fvals = cache.floats(range(len(graph)))
-        self.values: list[list[Any]] = [list(fvals)]
         rng = np.random.default_rng(seed)
+        self.symbolic = False  # some input has a shape and no value: drawn at random
+        try:
+            fvals: list[Any] = list(cache.floats(range(len(graph))))
+        except MissingValueError:
+            self.symbolic = True
+            fvals = []
+            for i, eq in enumerate(graph.equations):
+                if not eq.is_input:
+                    fvals.append(self._eval(eq.definition, fvals))
+                    continue
+                try:
+                    fvals.append(cache.floats([i])[i])
+                except MissingValueError:
+                    fvals.append(rng.standard_normal(eq.dims) if eq.dims else rng.standard_normal())
+        self.values: list[list[Any]] = [fvals]
         for _ in range(_WORLDS):
             vals: list[Any] = []
             for i, eq in enumerate(graph.equations):
@@ -608,7 +621,7 @@ def check_matrix(
         )
         if kind == "gradient":
             grads[q.node] = key
-    _carry(graph, cache.floats(range(len(graph))), g, out, results, grads, compare)
+    _carry(graph, worlds.values[0], g, out, results, grads, compare)
     return MatrixReport(results, title=title, source=source, lines=dict(lines or {}))
 
 
@@ -746,13 +759,19 @@ def _grade(
     step_lines = ""
     if step:
         step_lines = f"\n  step: {step[0]}" + (f"\n        {step[1]}" if step[1] else "")
-    exp_line = f"\n  expected: {_rows(expected.tolist())}"
+    exp_line = f"\n  expected: {truth if worlds.symbolic else _rows(expected.tolist())}"
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return MatrixAnswer(
             **base, verdict="blank", given_shape=None, given=None, entries=None, score=0.0,
             mistake=None, explanation="blank" + step_lines + exp_line,
         )  # fmt: skip
     claim = read_matrix_claim(graph, key, raw)
+    if worlds.symbolic and claim.expr is None:
+        return MatrixAnswer(
+            **base, verdict="wrong", given_shape=None, given=None, entries=None, score=0.0,
+            mistake=None, explanation="wrong: this exercise's inputs are symbolic (a shape, "
+            "no value): answer with a formula in its node names" + step_lines,
+        )  # fmt: skip
     if claim.expr is not None:
         given_all = worlds.at(claim.expr)
     else:
@@ -786,7 +805,7 @@ def _grade(
         return MatrixAnswer(
             **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=None,
             score=0.0, mistake=mistake, explanation=expl + step_lines + exp_line
-            + f"\n  yours:    {_rows(given.tolist())}",
+            + f"\n  yours:    {claim.text if worlds.symbolic else _rows(given.tolist())}",
         )  # fmt: skip
     if claim.halves is not None:
         tol = claim.halves + np.maximum(abs_tol, rel_tol * np.abs(expected)) + 1e-12
@@ -815,7 +834,8 @@ def _grade(
         + (_named(mistake, key, sym, output, step, wrong_text) + "; " if mistake else "")
         + why
     )
-    expl += step_lines + exp_line + f"\n  yours:    {_rows(given.tolist(), entries)}"
+    mine = claim.text if worlds.symbolic else _rows(given.tolist(), entries)
+    expl += step_lines + exp_line + f"\n  yours:    {mine}"
     return MatrixAnswer(
         **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=entries,
         score=score, mistake=mistake, explanation=expl,

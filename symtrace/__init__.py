@@ -17,12 +17,12 @@ Layers: a module imports only from its own floor or below, there are no import
 cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
-    floor 0  errors nodes matrices functions shapes codegen parsing graph display
+    floor 0  errors nodes matrices functions shapes codegen parsing matrix_parsing graph display
     floor 1  evaluation derivatives compile programs
     floor 2  notation printing dot html check
     floor 3  decompose blocks entrywise
     floor 4  trace
-    floor 5  value exercise variants grade generate examples testing scale cli __main__
+    floor 5  value exercise variants grade generate templates examples testing scale cli __main__
 
 Floor 0 is vocabulary and data (the :class:`~symtrace.graph.Graph` of equation
 records and its internal API, and the rendering protocol every result shares),

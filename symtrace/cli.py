@@ -22,15 +22,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
 from . import notation as nt
+from .check.matrix import MatrixReport
 from .display import Renderable
 from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
 from .exercise import load, load_key, load_submission, short_message
-from .generate import TEMPLATES, generate, template
+from .generate import TEMPLATES as SCALAR_TEMPLATES
+from .generate import generate, template
 from .grade import (
     as_json_lines,
     feedback_latex,
@@ -44,6 +46,8 @@ from .grade import (
     summary,
 )
 from .html import to_html
+from .templates import TEMPLATES as MATRIX_TEMPLATES
+from .templates import matrix_exercise
 from .variants import exercise_text, read_roster, sheet, variant_key
 
 __all__ = ["columns", "explain", "main", "text_table"]
@@ -185,9 +189,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--locals", action="store_true", help="also ask for every local partial")
     p.add_argument(
         "--template",
-        choices=TEMPLATES,
-        help="a realistic exercise instead of a random graph: a sigmoid neuron, a 2-2-1 tanh "
-        "network, or softmax with cross-entropy (--nodes, --ops and --fan-out do not apply)",
+        choices=SCALAR_TEMPLATES + MATRIX_TEMPLATES,
+        help="a realistic exercise instead of a random graph (--nodes, --ops and --fan-out do "
+        "not apply): with scalar nodes a sigmoid neuron, a 2-2-1 tanh network (scalar-mlp) or "
+        "softmax with cross-entropy (scalar-softmax); in matrix form a linear layer (linear), "
+        "a 2-2-2 sigmoid network (mlp) or softmax with cross-entropy (softmax)",
     )
     p.add_argument(
         "-o", "--output", metavar="FILE", help="write the exercise here (default: stdout)"
@@ -284,7 +290,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"symtrace check: {short_message(str(exc))}\n")
             status = EXIT_INVALID
             continue
-        if args.format == "json":
+        if isinstance(report, MatrixReport):  # a matrix exercise
+            out.write(("" if first or args.format == "json" else "\n") + report.render(args.format))
+        elif args.format == "json":
             out.write(json.dumps(report.as_dict(), ensure_ascii=False, allow_nan=False) + "\n")
         else:
             if not first:
@@ -300,8 +308,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.template is not None:
-        sheet = template(args.template, args.seed, locals=args.locals)
+    if args.template in SCALAR_TEMPLATES:
+        sheet: Any = template(args.template, args.seed, locals=args.locals)
+    elif args.template is not None:  # a matrix exercise
+        sheet = matrix_exercise(args.template, args.seed)
     else:
         ops = [o.strip() for o in args.ops.split(",") if o.strip()]
         sheet = generate(

@@ -65,7 +65,9 @@ from typing import Any
 import sympy
 
 from .check import Report, parse_key, read_claim
+from .check.matrix import MatrixReport, read_matrix_claim
 from .errors import ExerciseError, ParseError, SymtraceError, UsageError
+from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
 from .parsing import parse_expression, parse_number
 from .trace import Trace
@@ -100,6 +102,10 @@ MAX_KEY_LENGTH = 200
 EXCERPT = 40
 
 _TABLES = ("inputs", "define", "answers", "tolerance")
+_STRUCTURED = ("inputs", "answers")
+"""Tables whose values may be arrays or inline tables: matrix inputs (``W = [[1, 2]]``,
+``x = {shape = [2, 1]}``), input ranges in a key, matrix answers; the other tables hold
+single numbers and strings."""
 
 _TOP_KEYS = ("title", "description", "output", "inputs", "define", "answers", "tolerance")
 
@@ -142,7 +148,7 @@ class Exercise:
     source: str = "<string>"
     lines: dict[str, int] = field(default_factory=dict)
 
-    def check(self, answers: Mapping[str, Any] | None = None) -> Report:
+    def check(self, answers: Mapping[str, Any] | None = None) -> Report | MatrixReport:
         """Grade the file's answers (or ``answers``) against its trace."""
         try:
             return self.trace.check(
@@ -268,6 +274,8 @@ def _table(data: Mapping[str, Any], name: str, source: str, required: bool) -> d
 
 
 def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
+    if isinstance(raw, list | dict):
+        return _matrix_input(name, raw, loc)
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise loc.error(
             "inputs",
@@ -287,6 +295,60 @@ def _input_value(name: str, raw: Any, loc: _Locator) -> Any:
     if not (value.is_extended_real and value.is_finite):
         raise loc.error("inputs", name, f"input {name!r}: {raw!r} is not a real, finite number")
     return value
+
+
+class _Shape(tuple[int, int]):
+    """A symbolic matrix input's ``{shape = [r, c]}``: no value."""
+
+    __slots__ = ()
+
+
+MAX_INPUT_ENTRIES = 10_000
+"""Entries of one matrix input of an exercise file."""
+
+
+def _matrix_input(name: str, raw: Any, loc: _Locator) -> Any:
+    """A matrix input: a TOML array of rows (a flat array is a column vector), or
+    ``{shape = [r, c]}`` for a symbolic one (issue 12)."""
+    if isinstance(raw, dict):
+        shape = raw.get("shape")
+        if set(raw) != {"shape"} or not (
+            isinstance(shape, list)
+            and len(shape) == 2
+            and all(type(d) is int and 1 <= d <= 1_000 for d in shape)
+            and shape[0] * shape[1] <= MAX_INPUT_ENTRIES
+        ):
+            raise loc.error(
+                "inputs",
+                name,
+                f"input {name!r}: a symbolic matrix input is {{shape = [rows, cols]}} "
+                f"(positive ints, at most {MAX_INPUT_ENTRIES:,} entries), got {raw!r}",
+            )
+        return _Shape(shape)
+    rows = raw if raw and all(isinstance(r, list) for r in raw) else [[v] for v in raw]
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise loc.error(
+            "inputs",
+            name,
+            f"input {name!r}: a matrix is a TOML array of rows of one length, e.g. "
+            "[[0.15, 0.20], [0.25, 0.30]] (ragged or empty rows given)",
+        )
+    if len(rows) * len(rows[0]) > MAX_INPUT_ENTRIES:
+        raise loc.error("inputs", name, f"input {name!r}: more than {MAX_INPUT_ENTRIES:,} entries")
+    out = []
+    for row in rows:
+        values = []
+        for v in row:
+            if isinstance(v, list | dict | bool) or not isinstance(v, int | str):
+                raise loc.error(
+                    "inputs",
+                    name,
+                    f"input {name!r}: matrix entries must be numbers (a list of rows, "
+                    f"two levels deep), got {type(v).__name__} {v!r}",
+                )
+            values.append(float(_input_value(name, v, loc)))
+        out.append(values)
+    return out
 
 
 def loads(text: str, source: str = "<string>") -> Exercise:
@@ -354,10 +416,15 @@ def _prescan(
     """
     table, counts = "", dict.fromkeys(tables, 0)
     in_string: str | None = None  # the delimiter of an open multi-line string
+    depth = 0  # open brackets of an array or inline table written over several lines
     for n, line in enumerate(text.split("\n"), start=1):
         if in_string is not None:
             if line.count(in_string) % 2 == 1:
                 in_string = None
+            continue
+        if depth > 0:
+            _no_dotted_inline(line, source, n)
+            depth += _brackets(line)
             continue
         stripped = line.lstrip()
         col = len(line) - len(stripped) + 1
@@ -385,18 +452,41 @@ def _prescan(
         if not rest.startswith("="):
             continue
         value = rest[1:].lstrip()
-        if value.startswith(("{", "[")) and table not in structured:
-            at = f"{source}:{n}:{col + len(stripped) - len(value)}"
-            raise ExerciseError(
-                f"{at}: {_excerpt(key)}: expected a number or a string, not an inline table "
-                "or an array"
-            )
+        if value.startswith(("{", "[")):
+            if table not in structured:
+                at = f"{source}:{n}:{col + len(stripped) - len(value)}"
+                raise ExerciseError(
+                    f"{at}: {_excerpt(key)}: expected a number or a string, not an inline "
+                    "table or an array"
+                )
+            _no_dotted_inline(value, source, n)
+            depth = max(_brackets(value), 0)
         for delim in ('"""', "'''"):
             if value.startswith(delim) and value.count(delim) % 2 == 1:
                 in_string = delim
         if table:
             counts[table] += 1
         _check_counts(counts, where)
+
+
+_DOTTED_INLINE = re.compile(r"[{,]\s*[A-Za-z_\"'][A-Za-z0-9_\"'-]*\s*\.")
+
+
+def _no_dotted_inline(text: str, source: str, n: int) -> None:
+    """A dotted key inside an inline table (``{a.b = 1}``) is rejected too: long ones make
+    the TOML reader slow (STYLE trap 16)."""
+    m = _DOTTED_INLINE.search(_QUOTED_KEY.sub('""', text))
+    if m is not None:
+        raise ExerciseError(
+            f"{source}:{n}: dotted key in an inline table ({_excerpt(text.strip())}): keys "
+            "in an exercise are single names"
+        )
+
+
+def _brackets(line: str) -> int:
+    """Brackets a line opens minus those it closes, outside strings and comments."""
+    line = _QUOTED_KEY.sub("", line).split("#", 1)[0]
+    return line.count("[") + line.count("{") - line.count("]") - line.count("}")
 
 
 def _header(stripped: str, source: str, n: int, col: int, tables: tuple[str, ...]) -> str:
@@ -432,7 +522,7 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
             f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters "
             "(symtrace.exercise.MAX_FILE_BYTES)"
         )
-    _prescan(text, source)
+    _prescan(text, source, structured=_STRUCTURED)
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:
@@ -462,9 +552,14 @@ def _meta(data: Mapping[str, Any], loc: _Locator) -> dict[str, str | None]:
 def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) -> Trace:
     """The trace of the ``[inputs]`` and ``[define]`` tables, with every value computed."""
     trace = Trace()
+    symbolic = False  # an input with a shape and no value
     for name, raw in inputs.items():
         value = _input_value(name, raw, loc)
         try:
+            if isinstance(value, _Shape):
+                symbolic = True
+                trace.input(name, shape=(value[0], value[1]))
+                continue
             trace.input(name, value)
         except SymtraceError as exc:
             raise loc.error("inputs", name, str(exc)) from None
@@ -478,7 +573,8 @@ def _build_trace(inputs: dict[str, Any], define: dict[str, Any], loc: _Locator) 
             raise loc.error("define", name, f"definition of {name!r}: {exc}") from None
         names[node.name] = node
     try:
-        trace.cache.floats(range(len(trace)))
+        if not symbolic:
+            trace.cache.floats(range(len(trace)))
     except SymtraceError as exc:
         raise ExerciseError(f"{loc.source}: {short_message(str(exc))}") from None
     return trace
@@ -502,6 +598,8 @@ def _definition(
         )
     expr_text = raw.replace("_", "") if isinstance(raw, _Written) else str(raw)
     try:
+        if uses_matrices(expr_text, names):
+            return parse_matrix_expression(expr_text, names, lineno=loc.line("define", name))
         return parse_expression(expr_text, names, lineno=loc.line("define", name))
     except ParseError as exc:
         message = f"definition of {name!r}: {exc}"
@@ -559,6 +657,9 @@ def _answers(
             parse_key(trace.graph, key, output)
         except SymtraceError as exc:
             raise loc.error("answers", key, str(exc)) from None
+        if trace.graph.has_matrices:  # a matrix answer: a list of rows or a formula
+            claims[key] = _matrix_claim(trace, key, raw, loc)
+            continue
         if isinstance(raw, _Written):
             raw = str(raw).replace("_", "")
         elif raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | str)):
@@ -575,6 +676,25 @@ def _answers(
             raise loc.error("answers", key, str(exc)) from None
         claims[key] = raw
     return claims, lines
+
+
+def _matrix_claim(trace: Trace, key: str, raw: Any, loc: _Locator) -> Any:
+    """A matrix exercise's answer as written (TOML floats as their text), checked."""
+
+    def written(v: Any) -> Any:
+        if isinstance(v, list):
+            return [written(e) for e in v]
+        return str(v).replace("_", "") if isinstance(v, _Written) else v
+
+    raw = written(raw)
+    try:
+        if raw is not None and raw != "":
+            read_matrix_claim(trace.graph, key, raw)
+    except ParseError as exc:
+        raise loc.error("answers", key, f"answer {key!r}: {exc}", exc.col_offset) from None
+    except SymtraceError as exc:
+        raise loc.error("answers", key, str(exc)) from None
+    return raw
 
 
 def _toml_string(s: str) -> str:
@@ -754,7 +874,7 @@ def _document(text: str, source: str, allowed: tuple[str, ...]) -> dict[str, Any
     if len(text) > MAX_FILE_BYTES:
         raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
     tables = tuple(t for t in allowed if t in _TABLES + _POLICY_TABLES)
-    _prescan(text, source, tables, structured=("inputs", "variants"))
+    _prescan(text, source, tables, structured=(*_STRUCTURED, "variants"))
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:

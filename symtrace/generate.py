@@ -47,6 +47,7 @@ from typing import Any
 import sympy
 
 from .check import Report
+from .check.matrix import scalar_report
 from .errors import ExerciseError
 from .exercise import dumps, loads
 from .functions import relu, sigmoid
@@ -82,7 +83,7 @@ class Worksheet:
 
     def key_report(self) -> Report:
         """The answer key checked against the exercise (all correct by construction)."""
-        return loads(self.key, source=f"key-{self.seed}").check()
+        return scalar_report(loads(self.key, source=f"key-{self.seed}").check(), "key_report")
 
 
 def _value(expr: sympy.Expr) -> float:
@@ -191,13 +192,15 @@ def _worksheet(
 
 # ------------------------------------------------------------------------ templates
 
-TEMPLATES = ("neuron", "mlp", "softmax")
-"""``symtrace new --template``: the shapes courses set, with values out of saturation."""
+TEMPLATES = ("neuron", "scalar-mlp", "scalar-softmax")
+"""``symtrace new --template``: the shapes courses set, written with scalar nodes (so that
+``symtrace grade``, ``sheet`` and ``variants`` take them), values out of saturation.  The
+matrix forms are :data:`symtrace.templates.TEMPLATES`."""
 
 _TEMPLATE_TITLES = {
     "neuron": "One neuron: weighted sum, sigmoid, squared error",
-    "mlp": "A 2-2-1 network: tanh hidden layer, linear output, squared error",
-    "softmax": "Softmax and cross-entropy over three classes",
+    "scalar-mlp": "A 2-2-1 network: tanh hidden layer, linear output, squared error",
+    "scalar-softmax": "Softmax and cross-entropy over three classes",
 }
 _SATURATION = 2.0  # |pre-activation| at most this: tanh and sigmoid are not flat there
 
@@ -206,8 +209,8 @@ def template(name: str, seed: int, locals: bool = False) -> Worksheet:
     """A realistic exercise of the kind courses set, its numbers drawn from ``seed``.
 
     ``"neuron"``: ``z = w1*x1 + w2*x2 + b``, ``s = sigmoid(z)``, ``L = (s - y)**2/2``;
-    ``"mlp"``: two tanh hidden units and a linear output with squared error;
-    ``"softmax"``: logits, their softmax and the cross-entropy with a one-hot target.
+    ``"scalar-mlp"``: two tanh hidden units and a linear output with squared error;
+    ``"scalar-softmax"``: logits, their softmax and the cross-entropy with a one-hot target.
     Weights and inputs are small one-decimal numbers, redrawn until every
     pre-activation is within ±2 (no saturated tanh or sigmoid, no 1e-07 gradients).
 
@@ -229,7 +232,7 @@ def template(name: str, seed: int, locals: bool = False) -> Worksheet:
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ExerciseError(f"seed must be an integer, got {seed!r}")
     rng = random.Random(f"{name}:{seed}")
-    build = {"neuron": _neuron, "mlp": _mlp, "softmax": _softmax}[name]
+    build = {"neuron": _neuron, "scalar-mlp": _mlp, "scalar-softmax": _softmax}[name]
     for _attempt in range(200):
         inputs, define, pre = build(rng)
         if all(abs(v) <= _SATURATION for v in pre):

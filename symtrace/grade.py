@@ -58,6 +58,7 @@ import sympy
 
 from .check import Answer, Report, parse_key, read_claim
 from .check.lenient import normalise
+from .check.matrix import scalar_report
 from .errors import ExerciseError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
 from .notation import latex_escape, number
@@ -220,14 +221,17 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
         readable[k] = text
         if isinstance(raw, str) and text != raw.strip():
             read_as[k] = text
-    report = ex.trace.check(
-        readable,
-        output=output,
-        rel_tol=ex.rel_tol,
-        abs_tol=ex.abs_tol,
-        title=ex.title,
-        source=submission.source,
-        follow_rounding=True,
+    report = scalar_report(
+        ex.trace.check(
+            readable,
+            output=output,
+            rel_tol=ex.rel_tol,
+            abs_tol=ex.abs_tol,
+            title=ex.title,
+            source=submission.source,
+            follow_rounding=True,
+        ),
+        "symtrace grade",
     )
     answers = []
     for answer in report.values():
@@ -391,7 +395,7 @@ def check_key(key: Key) -> None:
     with per-student variants lists its questions only: its answers are not checked."""
     if key.ranges:
         return
-    report = key.exercise.check()
+    report = scalar_report(key.exercise.check(), "checking a key")
     wrong = [a for a in report.values() if not a.correct]
     if wrong:
         first = wrong[0]

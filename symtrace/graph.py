@@ -67,6 +67,7 @@ from .errors import (
     UnknownSymbolError,
 )
 from .matrices import MatrixNode, dims_of, has_matrix
+from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
 from .parsing import parse_expression
 from .shapes import Shape, placeholders, shape_of
@@ -248,7 +249,9 @@ class Graph:
         Numbers become SymPy numbers; a string is read by the safe parser
         (:func:`symtrace.parsing.parse_expression`), never evaluated.
         """
-        if isinstance(expr, str):
+        if isinstance(expr, str) and uses_matrices(expr, self.names()):
+            expr = parse_matrix_expression(expr, self.names())  # matrix syntax (issue 12)
+        elif isinstance(expr, str):
             expr = parse_expression(expr, self.names())
         elif isinstance(expr, bool):
             raise InvalidExpressionError(

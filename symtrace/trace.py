@@ -35,6 +35,7 @@ import sympy
 from . import derivatives
 from .blocks import Block
 from .check import Report, check
+from .check.matrix import MatrixReport, check_matrix
 from .compile import CompiledFunction, compile_trace
 from .decompose import from_expr
 from .derivatives import Gradient, Paths, Tangents
@@ -503,9 +504,11 @@ class Trace(Renderable):
 
     def check(
         self, answers: Mapping[str, Any], output: NodeLike | None = None, **options: Any
-    ) -> Report:
-        """Grade hand-worked answers; returns a Report (see :mod:`symtrace.check`)."""
-        self._scalar_only("t.check")
+    ) -> Report | MatrixReport:
+        """Grade hand-worked answers; returns a Report (see :mod:`symtrace.check`); with
+        matrix nodes a MatrixReport (see :mod:`symtrace.check.matrix`)."""
+        if self.graph.has_matrices:
+            return check_matrix(self.graph, self.cache, answers, output=output, **options)
         return check(self.graph, self.cache, answers, output=output, **options)
 
     def compile(

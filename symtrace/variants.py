@@ -48,6 +48,7 @@ from pathlib import Path
 
 import sympy
 
+from .check.matrix import scalar_report
 from .errors import ExerciseError, SymtraceError
 from .exercise import Key, dumps
 from .notation import latex_escape, number
@@ -121,7 +122,7 @@ def variant_key(key: Key, student: str) -> Key:
 def expected_answers(key: Key) -> dict[str, float]:
     """The correct number for each answer of the key (at its input values)."""
     ex = key.exercise
-    report = ex.trace.check({k: 0 for k in ex.answers}, output=ex.output)
+    report = scalar_report(ex.trace.check({k: 0 for k in ex.answers}, output=ex.output), "variants")
     return {k: a.expected for k, a in report.items() if a.expected is not None}
 
 

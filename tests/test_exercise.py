@@ -100,7 +100,7 @@ def err(text: str) -> str:
         ('[inputs]\na = 1\n[define]\na = "2*a"\n', ["x.toml:4:5", "already used"]),
         ('[inputs]\na = "two"\n', ["x.toml:2:6", "input 'a'", "unknown name 'two'"]),
         ("[inputs]\na = true\n", ["x.toml:2:5", "expected a number"]),
-        ("[inputs]\na = [1]\n", ["x.toml:2:5", "expected a number"]),
+        ("[inputs]\na = [[1], [2, 3]]\n", ["x.toml:2:5", "ragged"]),  # [1] is a matrix
         ("[inputs]\na = nan\n", ["x.toml:2:5", "not a number literal"]),
         ('[inputs]\na = 1\n[define]\nL = "a.__class__"\n', ["x.toml:4:6", "attribute"]),
         ('[inputs]\na = 1\n[define]\nL = "log(a - 1)"\n', ["x.toml", "L"]),
@@ -148,3 +148,19 @@ def test_dumps_round_trips() -> None:
     r = ex.check()
     assert r.blank == ("∂L/∂e",) and r["e"].correct and r["dL/da"].correct
     assert json.loads(text.splitlines()[0].split("=", 1)[1]) == 'a "quoted" title'
+
+
+def test_matrix_inputs_over_several_lines_and_no_dotted_keys_inside_inline_tables() -> None:
+    """Arrays and inline tables are allowed where matrices and shapes live; the prescan
+    follows them over several lines and still refuses dotted keys inside them."""
+    from symtrace.errors import ExerciseError
+
+    ok = (
+        '[inputs]\nW = [[1, 2],\n  [3, 4]]\nx = {shape = [2, 1]}\n[define]\nz = "W @ x"\n'
+        'L = "sum(z)"\n'
+    )
+    assert str(loads(ok).output) == "L"
+    for hostile in ("{a.b = 1}", "{" + "a." * 100_000 + "b = 1}"):
+        text = f'[inputs]\nx = {hostile}\n[define]\nL = "x"\n'
+        with pytest.raises(ExerciseError, match="dotted key in an inline table"):
+            finishes_within(HANG_TIMEOUT, loads, text)

@@ -27,8 +27,8 @@ BASE = 'output = "L"\n[inputs]\na = 2\nb = 3\n[define]\nL = "a*b"\n[answers]\n"d
         ("x" + ".a" * 100_000 + " = 1\n", ":1:1: dotted key"),
         ("[inputs.x]\na = 1\n", "table '[inputs.x]'"),
         ("[[inputs]]\na = 1\n", ":1:1: unknown top-level key"),
-        ("[inputs]\na = {b = 1}\n", "inline table or an array"),
-        ("[inputs]\na = [1, 2]\n", "inline table or an array"),
+        ("[define]\na = {b = 1}\n", "inline table or an array"),
+        ("[tolerance]\nrel = [1, 2]\n", "inline table or an array"),
         ("[inputs]\n" + "k" * 300 + " = 1\n", "the limit is 200"),
     ],
 )

@@ -116,7 +116,7 @@ def test_exp_mul_twelve_nodes_is_an_exercise_or_a_clear_error() -> None:
             assert sheet.key_report().ok
 
 
-@pytest.mark.parametrize("name", ["neuron", "mlp", "softmax"])
+@pytest.mark.parametrize("name", ["neuron", "scalar-mlp", "scalar-softmax"])
 def test_templates_pass_their_own_key_out_of_saturation(name: str) -> None:
     """`symtrace new --template`: realistic exercises whose key grades all correct."""
     from symtrace.exercise import loads

@@ -79,7 +79,7 @@ def entrywise(graph: Graph, cache: ValueCache, out: Builder) -> dict[Any, Any]:
             continue
         value = evaluate(eq.definition, form.__getitem__, ENTRY_OPS)
         if dims is None:
-            form[eq.symbol] = out.define(eq.name, sympy.sympify(value))
+            form[eq.symbol] = out.define(eq.name, sympy.sympify(value, strict=True))
             continue
         names = entry_names(eq.name, dims)
         entries = [

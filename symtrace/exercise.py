@@ -515,27 +515,9 @@ def _check_counts(counts: dict[str, int], where: str) -> None:
 
 
 def _read_toml(text: str, source: str) -> dict[str, Any]:
-    """The TOML document, after its size and shape (before parsing) and top-level keys
-    are checked."""
-    if len(text) > MAX_FILE_BYTES:
-        raise ExerciseError(
-            f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters "
-            "(symtrace.exercise.MAX_FILE_BYTES)"
-        )
-    _prescan(text, source, structured=_STRUCTURED)
-    try:
-        data = tomllib.loads(text, parse_float=_Written)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExerciseError(f"{source}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise ExerciseError(f"{source}: invalid TOML: nested too deeply") from None
-    unknown = [k for k in data if k not in _TOP_KEYS]
-    if unknown:
-        raise ExerciseError(
-            f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
-            f"an exercise has {', '.join(_TOP_KEYS)}"
-        )
-    return data
+    """The TOML document of an exercise, after its size and shape (before parsing) and
+    top-level keys are checked."""
+    return _document(text, source, _TOP_KEYS, "an exercise has")
 
 
 def _meta(data: Mapping[str, Any], loc: _Locator) -> dict[str, str | None]:
@@ -868,13 +850,19 @@ class Submission:
     name: str | None = None
 
 
-def _document(text: str, source: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The TOML document (size and shape checked before parsing, as for an exercise),
-    its top-level keys in ``allowed``."""
+def _document(
+    text: str, source: str, allowed: tuple[str, ...], what: str = "this file may have"
+) -> dict[str, Any]:
+    """The TOML document of an exercise, key or submission: its size and shape checked
+    before ``tomllib`` reads it, its top-level keys in ``allowed``."""
     if len(text) > MAX_FILE_BYTES:
-        raise ExerciseError(f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters")
+        raise ExerciseError(
+            f"{source}: the text is longer than {MAX_FILE_BYTES:,} characters "
+            "(symtrace.exercise.MAX_FILE_BYTES)"
+        )
     tables = tuple(t for t in allowed if t in _TABLES + _POLICY_TABLES)
-    _prescan(text, source, tables, structured=(*_STRUCTURED, "variants"))
+    structured = (*_STRUCTURED, "variants") if "variants" in allowed else _STRUCTURED
+    _prescan(text, source, tables, structured)
     try:
         data = tomllib.loads(text, parse_float=_Written)
     except tomllib.TOMLDecodeError as exc:
@@ -885,7 +873,7 @@ def _document(text: str, source: str, allowed: tuple[str, ...]) -> dict[str, Any
     if unknown:
         raise ExerciseError(
             f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
-            f"this file may have {', '.join(allowed)}"
+            f"{what} {', '.join(allowed)}"
         )
     return data
 

@@ -86,7 +86,7 @@ def _math(expr: Any) -> str:
     its notation."""
     if isinstance(expr, sympy.Basic) and expr.has(sympy.MatrixSymbol):
         return f"<math><mtext>{html.escape(nt.expr(expr, 'text'))}</mtext></math>"
-    return f"<math>{mathml(sympy.sympify(expr), printer='presentation')}</math>"
+    return f"<math>{mathml(sympy.sympify(expr, strict=True), printer='presentation')}</math>"
 
 
 def _num(fn: Any, precision: int) -> str | None:

@@ -17,6 +17,8 @@ from symtrace.errors import ExerciseError, ParseError, UsageError
 from symtrace.exercise import loads
 from symtrace.matrix_parsing import MatrixLimits, parse_matrix_expression, uses_matrices
 
+from guards import HANG_TIMEOUT, finishes_within
+
 # ------------------------------------------------------------------ fixtures
 
 
@@ -157,17 +159,13 @@ def test_names_like_matrix_functions() -> None:
         parse_matrix_expression("sum(q)", {})
 
 
-def test_hostile_text_is_rejected_quickly() -> None:
-    import time
-
+def test_hostile_text_is_rejected_without_hanging() -> None:
     t = st.Trace()
     t.input("A", shape=(2, 2))
     names = {s.name: s for s in t.nodes}
-    for text, _ in HOSTILE:
-        start = time.perf_counter()
+    for text, _ in HOSTILE:  # a hang guard, not a timing: speed is in benchmarks/
         with pytest.raises(ParseError):
-            parse_matrix_expression(text, names)
-        assert time.perf_counter() - start < 1.0, text[:40]
+            finishes_within(HANG_TIMEOUT, parse_matrix_expression, text, names)
 
 
 def test_limits_are_validated() -> None:

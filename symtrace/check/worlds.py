@@ -505,11 +505,11 @@ class RandomPoints:
                         at = {graph.symbols[p]: exact[graph.symbols[p]] for p in eqs[i].parents}
                         exact[sym] = eqs[i].rhs.evalf(PRECISE_DIGITS, subs=at)
                 at = {s: exact[s] for s in free}
-                want = sympy.sympify(expected).evalf(40, subs=at)
+                want = sympy.sympify(expected, strict=True).evalf(40, subs=at)
             except (ArithmeticError, ValueError, TypeError, RecursionError, KeyError):
                 continue
             try:
-                sides = [sympy.sympify(claim).evalf(40, subs=at), want]
+                sides = [sympy.sympify(claim, strict=True).evalf(40, subs=at), want]
             except OverflowError:
                 # Too large even for 60-digit arithmetic (exp(exp(exp(exp(c))))), where
                 # the expected value is a number: not the same value.

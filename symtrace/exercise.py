@@ -353,30 +353,7 @@ def _matrix_input(name: str, raw: Any, loc: _Locator) -> Any:
 
 def loads(text: str, source: str = "<string>") -> Exercise:
     """Read an exercise from TOML text; ``source`` names it in error messages."""
-    data = _read_toml(text, source)
-    loc = _Locator(text, source)
-    meta = _meta(data, loc)
-    inputs = _table(data, "inputs", source, required=True)
-    define = _table(data, "define", source, required=False)
-    answers = _table(data, "answers", source, required=False)
-    tolerance = _table(data, "tolerance", source, required=False)
-    if not inputs:
-        raise ExerciseError(f"{source}: [inputs] is empty; give every input a value")
-    trace = _build_trace(inputs, define, loc)
-    output = _output(trace, meta["output"], loc)
-    tol = _tolerances(tolerance, loc)
-    claims, lines = _answers(trace, output, answers, loc)
-    return Exercise(
-        trace=trace,
-        output=output,
-        answers=claims,
-        title=meta["title"],
-        description=meta["description"],
-        rel_tol=tol["rel"],
-        abs_tol=tol["abs"],
-        source=source,
-        lines=lines,
-    )
+    return _exercise(_read_toml(text, source), _Locator(text, source))
 
 
 def short_message(message: str, limit: int = 400) -> str:

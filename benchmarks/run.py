@@ -34,6 +34,7 @@ SECTIONS = [
     ("bench_matrix", "A matrix MLP: 784-128-10, softmax + cross-entropy"),
     ("bench_files", "Exercise files up to the size limits"),
     ("bench_views", "Views of long graphs"),
+    ("bench_cli", "Command-line start-up: --help and --version"),
 ]
 
 

@@ -30,7 +30,18 @@ floor 1 the interpreters (short loops over the equations), floor 2 the views and
 checker (they read results), floor 3 the builders the facade uses, floor 4 the
 :class:`Trace` facade, floor 5 front ends and tools.  The package itself (this
 module) sits on top and re-exports the public names.
+
+One module lives outside the package, beside it: ``symtrace_launcher``, the console
+script.  It imports the standard library only, so that ``symtrace --help`` and
+``--version`` need no SymPy; it holds the command line's one argument parser (which
+``cli`` uses) and the version (which this module re-exports), and it imports
+``symtrace.cli`` inside its ``main``, once a command does work.  The same test checks
+it.
 """
+
+# The version is written once, in the launcher (the console script reads it there
+# without importing the package).
+from symtrace_launcher import __version__
 
 from .blocks import Block
 from .check import Answer, Report
@@ -84,8 +95,6 @@ from .matrices import MatrixNode
 from .nodes import NodeSymbol
 from .trace import Trace
 from .value import Value
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Answer",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symtrace"
+LAUNCHER = PACKAGE.parent / "symtrace_launcher.py"
 DOCSTRING = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8")))
 
 #: The only import of symtrace's own code inside a function: results below the printing
@@ -201,3 +203,27 @@ def test_the_floor_table_matches_the_design() -> None:
     assert FLOORS["graph"] == 0 and FLOORS["trace"] == 4
     assert FLOORS["evaluation"] == FLOORS["derivatives"] == 1
     assert FLOORS["printing"] == FLOORS["check"] == 2
+
+
+def test_the_launcher_imports_the_standard_library_and_then_the_cli() -> None:
+    # The console script sits outside the package so that --help and --version need no
+    # SymPy (the floor table's last paragraph): at module level the standard library only;
+    # inside a function one import, symtrace.cli, for a command that does work.
+    assert "symtrace_launcher" in (DOCSTRING or "")
+    tree = ast.parse(LAUNCHER.read_text(encoding="utf-8"))
+    in_function: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            in_function.update(ast.walk(node))
+    top, inside = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            assert not isinstance(node, ast.ImportFrom), "the launcher is not in a package"
+            continue
+        (inside if node in in_function else top).update(names)
+    assert {n.split(".")[0] for n in top} <= sys.stdlib_module_names, top
+    assert inside == {"symtrace.cli"}

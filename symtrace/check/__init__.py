@@ -37,6 +37,8 @@ A fraction ``dY/dX`` (or ``∂Y/∂X``) is read by one rule: if ``Y`` is the out
 gradient ``dY/dX``; otherwise, if ``X`` is a parent of ``Y`` it is the local partial of
 ``Y``'s definition; otherwise it is the total derivative of ``Y`` w.r.t. ``X`` through the
 graph (the tangent ``tangent[X]:Y``).
+Node names may be written as the views print them (``dL/dx₁`` for ``x1`` or ``x_1``;
+an error names both when the trace has both).
 
 Claims
 ------

@@ -14,6 +14,10 @@ A key names one of four kinds of :data:`Quantity`, each a small record of node i
 (NodeValue(node=2), NodeTangent(node=3, wrt=0), LocalPartial(node=2, parent=1))
 >>> parse_key(t.graph, "dL/da", L).kind
 <Kind.GRADIENT: 'gradient'>
+
+A key may name a node as the views print it: ``dL/dx₁`` and ``∂L/∂x₁`` name ``x1`` or
+``x_1`` (:func:`spellings`), whichever the trace has; when it has both, the key is an
+error that names the two.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..graph import Graph, NodeLike
 
 __all__ = [
     "KINDS",
+    "SUBSCRIPT_DIGITS",
     "Kind",
     "LocalPartial",
     "NodeGradient",
@@ -35,6 +40,7 @@ __all__ = [
     "NodeValue",
     "Quantity",
     "parse_key",
+    "spellings",
 ]
 
 
@@ -88,6 +94,41 @@ Quantity: TypeAlias = NodeValue | NodeGradient | LocalPartial | NodeTangent
 """One number of a backprop that an answer can claim, by node index."""
 
 
+SUBSCRIPT_DIGITS = {chr(0x2080 + k): str(k) for k in range(10)}
+"""``₀``-``₉`` as the digits they print: the views write ``x1`` and ``x_1`` as ``x₁``."""
+_SUBSCRIPTED = re.compile("^(.*?)_?([0-9]+)$")
+
+
+def spellings(printed: str) -> tuple[str, ...]:
+    """The node names that print as ``printed`` when it ends in subscript digits
+    (``x₁``: ``x1`` and ``x_1``), or ``()``.
+
+    >>> spellings("x₁"), spellings("W₁₂"), spellings("x")
+    (('x1', 'x_1'), ('W12', 'W_12'), ())
+    """
+    if not printed or printed[-1] not in SUBSCRIPT_DIGITS:
+        return ()
+    m = _SUBSCRIPTED.match("".join(SUBSCRIPT_DIGITS.get(ch, ch) for ch in printed))
+    if m is None or not m.group(1):
+        return ()
+    return (m.group(1) + m.group(2), f"{m.group(1)}_{m.group(2)}")
+
+
+def _find(graph: Graph, key: str, name: str) -> int | None:
+    """The node that ``name`` in ``key`` names, as written or as printed; ``None`` if none.
+    A printed name that two nodes share is an :class:`~symtrace.errors.ExerciseError`."""
+    found = {graph.index(n): n for n in spellings(name) if graph.has_name(n)}
+    if len(found) > 1:
+        a, b = sorted(found.values())[:2]
+        raise ExerciseError(
+            f"answer key {key!r}: {name} could be node {a} or node {b} (both print as "
+            f"{name}); write the name as defined, {a!r} or {b!r}"
+        )
+    if found:
+        return next(iter(found))
+    return graph.index(name) if graph.has_name(name) else None
+
+
 _FRACTION = re.compile(r"^\s*[d∂]\s*([^/\s]+)\s*/\s*[d∂]\s*(\S+)\s*$")
 _TANGENT = re.compile(r"^\s*tangent\s*\[\s*([^\]\s]+)\s*\]\s*:\s*(\S+)\s*$")
 _PREFIXED = re.compile(r"^\s*(grad|local)\s*:\s*(\S+?)\s*$")
@@ -102,15 +143,17 @@ def parse_key(graph: Graph, key: str, output: NodeLike | None = None) -> Quantit
         raise ExerciseError(f"answer key {key!r} is not a string; keys look like 'd' or 'dL/dd'")
 
     def node(name: str) -> int:
-        if not graph.has_name(name):
+        found = _find(graph, key, name)
+        if found is None:
             raise ExerciseError(
                 f"answer key {key!r}: no node named {name!r} (nodes: {graph.names_list()})"
             )
-        return graph.index(name)
+        return found
 
     text = key.strip()
-    if graph.has_name(text):
-        return NodeValue(graph.index(text))
+    value = _find(graph, key, text)
+    if value is not None:
+        return NodeValue(value)
     m = _TANGENT.match(text)
     if m:
         return NodeTangent(node(m.group(2)), node(m.group(1)))

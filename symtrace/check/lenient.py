@@ -29,6 +29,7 @@ import re
 
 from ..parsing import FUNCTIONS
 from .claims import ANSWER_LIMITS
+from .keys import SUBSCRIPT_DIGITS
 
 __all__ = ["LATEX_FUNCTIONS", "normalise"]
 
@@ -68,7 +69,7 @@ _CHARACTERS = str.maketrans(
         "×": "*",
         "÷": "/",
         "$": "",
-        **{chr(0x2080 + k): str(k) for k in range(10)},
+        **SUBSCRIPT_DIGITS,
     }
 )
 _SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6"}

@@ -61,7 +61,7 @@ from .check.lenient import normalise
 from .check.matrix import scalar_report
 from .errors import ExerciseError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
-from .notation import latex_escape, number
+from .notation import as_written, latex_escape, number
 from .parsing import parse_expression
 from .variants import variant_key
 
@@ -163,9 +163,9 @@ class Graded:
             student=self.student,
             source=self.source,
             ok=self.ok,
-            score=self.counts["correct"] / asked if asked else 0.0,
-            points=self.points,
-            max_points=self.max_points,
+            score=as_written(self.counts["correct"] / asked if asked else 0.0),
+            points=as_written(self.points),
+            max_points=as_written(self.max_points),
             counts=self.counts,
             flags=list(self.flags),
             error=self.error,
@@ -478,15 +478,15 @@ def gradescope_results(result: Graded) -> dict[str, Any]:
     summary_text = ", ".join(f"{c[v]} {v}" for v in GRADE_VERDICTS if c[v])
     flags = "".join(f"\nNote: {flag}" for flag in result.flags)
     return {
-        "score": float(result.points),
+        "score": as_written(float(result.points)),
         "output": f"{_pts(result.points)} of {_pts(result.max_points)} points "
         f"({summary_text}).{flags}",
         "visibility": "visible",
         "tests": [
             {
                 "name": line.key,
-                "score": float(line.points),
-                "max_score": float(line.max_points),
+                "score": as_written(float(line.points)),
+                "max_score": as_written(float(line.max_points)),
                 "status": "passed" if line.verdict == "correct" else "failed",
                 "output": f"{line.verdict}: {line.explanation}"
                 if not line.explanation.startswith(line.verdict)

@@ -59,6 +59,7 @@ __all__ = [
     "Rule",
     "UnicodeStrPrinter",
     "adjoint_symbol",
+    "as_written",
     "check_flag",
     "check_format",
     "check_precision",
@@ -341,6 +342,27 @@ def adjoint_symbol(sym: sympy.Symbol) -> sympy.Symbol:
 def tangent_symbol(sym: sympy.Symbol) -> sympy.Symbol:
     """A printing-only Symbol for the tangent of ``sym``: ``ė`` / ``\\dot{e}``."""
     return _decorated(sym, "dot")
+
+
+def as_written(value: Any) -> Any:
+    """A computed float as a person writes it: the shortest decimal of at most 12
+    significant digits when that is within 2 units in the last place of ``value`` (the
+    rounding of a few float operations), else ``value`` itself; lists (matrix rows) entry
+    by entry; anything else unchanged.  JSON outputs write their numbers through this,
+    so that ``-1.3 + 1`` (``-0.30000000000000004``) is written ``-0.3`` and ``0.8*0.7``
+    ``0.56``, while a number with more digits keeps all of them.
+
+    >>> as_written(-1.3 + 1), as_written(0.8 * 0.7), as_written(0.8765329524347759)
+    (-0.3, 0.56, 0.8765329524347759)
+    >>> as_written([[0.1 + 0.2, 3]]), as_written(None)
+    ([[0.3, 3]], None)
+    """
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    if not isinstance(value, float) or not math.isfinite(value) or value == 0:
+        return value
+    short = float(f"{value:.12g}")
+    return short if abs(short - value) <= 2 * math.ulp(value) else value
 
 
 def number(

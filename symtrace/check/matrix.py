@@ -52,6 +52,7 @@ from ..errors import ExerciseError, MissingValueError, ParseError, SymtraceError
 from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from ..matrix_parsing import parse_matrix_expression, uses_matrices
+from ..notation import as_written
 from ..parsing import parse_expression, parse_number
 from .keys import NodeGradient, NodeValue, parse_key
 from .report import Report
@@ -110,8 +111,8 @@ class MatrixAnswer:
             "verdict": self.verdict,
             "expected_shape": list(self.expected_shape),
             "given_shape": None if self.given_shape is None else list(self.given_shape),
-            "expected": self.expected,
-            "given": self.given,
+            "expected": as_written(self.expected),
+            "given": as_written(self.given),
             "entries": self.entries,
             "score": self.score,
             "mistake": self.mistake,

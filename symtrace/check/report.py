@@ -17,6 +17,7 @@ import sympy
 from ..display import Renderable
 from ..errors import OptionError
 from ..notation import (
+    as_written,
     check_format,
     grid,
     latex_escape,
@@ -107,8 +108,8 @@ class Answer:
             "claimed": self.claimed
             if isinstance(self.claimed, int | float) and not isinstance(self.claimed, bool)
             else str(self.claimed),
-            "claimed_value": _finite_or_none(self.claimed_value),
-            "expected": _finite_or_none(self.expected),
+            "claimed_value": as_written(_finite_or_none(self.claimed_value)),
+            "expected": as_written(_finite_or_none(self.expected)),
             "expected_symbolic": expr_text(self.expected_symbolic),
             "step": self.step,
             "explanation": self.explanation,
@@ -116,7 +117,7 @@ class Answer:
             "note": self.note,
         } | _non_finite_reasons(self.claimed_value, self.expected)
         if self.points is not None:
-            data["points"] = self.points
+            data["points"] = as_written(self.points)
         return data
 
 
@@ -233,15 +234,15 @@ class Report(Renderable, Mapping[str, Answer]):
             "title": self.title,
             "output": self.output,
             "ok": self.ok,
-            "score": self.score,
+            "score": as_written(self.score),
             "first_error": self.first_error,
             "counts": self.counts,
             "blank": list(self.blank),
             "answers": [a.as_dict() for a in self._answers.values()],
         }
         if self.max_points is not None:
-            data["points"] = self.points
-            data["max_points"] = self.max_points
+            data["points"] = as_written(self.points)
+            data["max_points"] = as_written(self.max_points)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

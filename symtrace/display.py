@@ -6,7 +6,9 @@ A view is rendered by ``_render(fmt, **options)`` for ``fmt`` in ``"text"``,
 ``v.to_markdown()``, ``v.to_latex()``, ``sympy.latex(v)`` (through SymPy's printer
 hook ``_latex``) and rich display in Jupyter (``_repr_latex_``, ``_repr_markdown_``,
 ``_repr_mimebundle_``).
-IPython is never imported here.
+IPython is never imported here.  Every output is in Unicode's composed form (NFC), so
+that what a reader copies from one view matches what another printed (``ȧ`` is one
+character everywhere, not ``a`` followed by a combining dot in one table only).
 
 Result objects (``Gradient``, ``Tangents``, ``Paths``, ``Report``) live below the
 printing layer, so their default ``_render`` hands them to
@@ -17,6 +19,7 @@ the results cannot import printing at module level.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 __all__ = ["Renderable"]
@@ -34,17 +37,20 @@ class Renderable:
 
         return printing.render(self, fmt, **options)
 
+    def _composed(self, fmt: str, **options: Any) -> str:
+        return unicodedata.normalize("NFC", self._render(fmt, **options))
+
     def to_text(self, **options: Any) -> str:
         """Plain Unicode text."""
-        return self._render("text", **options)
+        return self._composed("text", **options)
 
     def to_markdown(self, **options: Any) -> str:
         """GitHub-flavoured Markdown (tables, inline ``$...$`` math)."""
-        return self._render("markdown", **options)
+        return self._composed("markdown", **options)
 
     def to_latex(self, **options: Any) -> str:
         """LaTeX source (an environment that compiles inside a document)."""
-        return self._render("latex", **options)
+        return self._composed("latex", **options)
 
     def __str__(self) -> str:
         return self.to_text()

@@ -20,7 +20,7 @@ modifiers, so they print correctly inside any expression:
 
 >>> e = sympy.Symbol("x_1")
 >>> adjoint_symbol(e), expr(tangent_symbol(e) / e, "text"), expr(adjoint_symbol(e), "latex")
-(xbar_1, 'ẋ₁/x₁', '\\\\bar{x}_{1}')
+(xbar_1, 'ẋ₁/x₁', '\\\\bar{x}_{1}')
 
 Numbers are written to a number of significant digits (default 6):
 
@@ -79,6 +79,7 @@ __all__ = [
     "name",
     "number",
     "number_product",
+    "one_form",
     "one_of",
     "options_error",
     "partial",
@@ -110,6 +111,22 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+OVERLINE, MACRON = "\u0305", "\u0304"
+"""SymPy's pretty names write a ``bar`` with the combining overline; symtrace writes every
+bar (adjoints ``L̄``, matrix adjoints ``h̄``) with the combining macron, the bar that
+``x̄`` is written with, which fonts draw over one letter."""
+
+
+def one_form(text: str) -> str:
+    """``text`` in symtrace's one Unicode form: bars as the combining macron, then NFC
+    (``a`` + combining dot is ``ȧ``, one character).
+
+    >>> [hex(ord(c)) for c in one_form("L\u0305 a\u0307")]
+    ['0x4c', '0x304', '0x20', '0x227']
+    """
+    return unicodedata.normalize("NFC", text.replace(OVERLINE, MACRON))
+
+
 class UnicodeStrPrinter(StrPrinter):
     """SymPy's one-line string printer, writing symbol names as ``sympy.pretty`` does.
 
@@ -127,7 +144,7 @@ class UnicodeStrPrinter(StrPrinter):
         # terminal; force it on for the duration, so output never depends on sys.stdout.
         previous = pretty_use_unicode(True)
         try:
-            return str(super().doprint(expr))
+            return one_form(str(super().doprint(expr)))
         finally:
             pretty_use_unicode(previous)
 
@@ -618,12 +635,12 @@ def grid(
     start with ``\\raggedright``).  ``columns`` is the LaTeX column specification
     (default ``l`` for each).  ``title`` goes above the table (a comment in LaTeX).
 
-    >>> print(grid(["node", "value"], [["a", "2"], ["L̅", "-8"]], "text", "Values"))
+    >>> print(grid(["node", "value"], [["a", "2"], ["L̄", "-8"]], "text", "Values"))
     Values
     node  value
     ────  ─────
     a     2
-    L̅     -8
+    L̄     -8
     >>> print(grid(["x", "y"], [["1", "a|b"]], "markdown"))
     | x | y |
     |---|---|

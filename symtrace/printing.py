@@ -742,10 +742,10 @@ def table(
     Reverse adjoint trace of L at a = 2, b = -3
     node  value  adjoint  terms  adjoint value
     ────  ─────  ───────  ─────  ─────────────
-    L     -12    L̅ = 1           1
-    e     -6     e̅ = 2*L̅         2
-    b     -3     b̅ = a*e̅         4
-    a     2      a̅ = b*e̅         -6
+    L     -12    L̄ = 1           1
+    e     -6     ē = 2*L̄         2
+    b     -3     b̄ = a*ē         4
+    a     2      ā = b*ē         -6
     """
     return Table(graph, cache, y, mode, wrt, options)
 

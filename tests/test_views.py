@@ -190,9 +190,9 @@ def test_survey_tangent_and_adjoint_traces_have_the_survey_numbers() -> None:
     text = str(t.table(y, mode="reverse"))
     rows = {row.split()[0]: row.split("  ") for row in text.splitlines()[3:]}
     cells = [c.strip() for c in rows["x₁"] if c.strip()]
-    assert cells == ["x₁", "2", "x̅₁ = v̅₁/x₁ + v̅₂*x₂", "0.5 + 5", "5.5"]
+    assert cells == ["x₁", "2", "x̄₁ = v̄₁/x₁ + v̄₂*x₂", "0.5 + 5", "5.5"]
     cells = [c.strip() for c in rows["x₂"] if c.strip()]
-    assert cells == ["x₂", "5", "x̅₂ = v̅₂*x₁ + v̅₃*cos(x₂)", "2 - 0.283662", "1.71634"]
+    assert cells == ["x₂", "5", "x̄₂ = v̄₂*x₁ + v̄₃*cos(x₂)", "2 - 0.283662", "1.71634"]
 
 
 @pytest.mark.parametrize("mode, wrt", [("forward", None), ("forward", "x1"), ("reverse", None)])

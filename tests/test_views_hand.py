@@ -26,7 +26,7 @@ def test_tanh_prime_is_one_minus_o_squared() -> None:
     t, v = neuron()
     text = str(t.derivation(v["L"], nodes=["n"]))
     assert "∂o/∂n" in text and "(1 - o**2)" in text and "tanh" not in text.split("=", 2)[2]
-    assert "o̅*(1 - o**2)" in str(t.table(v["L"]))
+    assert "ō*(1 - o**2)" in str(t.table(v["L"]))
 
 
 def test_sigmoid_prime_is_s_times_one_minus_s() -> None:

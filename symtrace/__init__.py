@@ -17,7 +17,8 @@ Layers: a module imports only from its own floor or below, there are no import
 cycles, and no module reads another module's ``_private`` names
 (``tests/test_layers.py`` checks all three against this table)::
 
-    floor 0  errors nodes matrices functions shapes codegen parsing matrix_parsing graph display
+    floor 0  errors nodes matrices functions shapes codegen parsing matrix_parsing graph
+    floor 0  display handforms
     floor 1  evaluation derivatives compile programs
     floor 2  notation printing dot html check
     floor 3  decompose blocks entrywise
@@ -25,11 +26,11 @@ cycles, and no module reads another module's ``_private`` names
     floor 5  value exercise variants grade generate templates examples testing scale cli __main__
 
 Floor 0 is vocabulary and data (the :class:`~symtrace.graph.Graph` of equation
-records and its internal API, and the rendering protocol every result shares),
-floor 1 the interpreters (short loops over the equations), floor 2 the views and the
-checker (they read results), floor 3 the builders the facade uses, floor 4 the
-:class:`Trace` facade, floor 5 front ends and tools.  The package itself (this
-module) sits on top and re-exports the public names.
+records and its internal API, the rendering protocol every result shares, and the
+hand-style forms results are written in), floor 1 the interpreters (short loops over
+the equations), floor 2 the views and the checker (they read results), floor 3 the
+builders the facade uses, floor 4 the :class:`Trace` facade, floor 5 front ends and
+tools.  The package itself (this module) sits on top and re-exports the public names.
 
 One module lives outside the package, beside it: ``symtrace_launcher``, the console
 script.  It imports the standard library only, so that ``symtrace --help`` and

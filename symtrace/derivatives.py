@@ -43,6 +43,7 @@ from .errors import (
 )
 from .evaluation import Number, ValueCache, exact_values, local_partial_values
 from .graph import Graph
+from .handforms import HandNames, hand_local, hand_names
 from .nodes import NodeSymbol
 
 __all__ = [
@@ -354,6 +355,8 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         except (MissingValueError, NonRealValueError) as exc:
             self._value_error = exc
         self._memo: dict[int, sympy.Expr] = {anchor: sympy.S.One}
+        self._hand: dict[int, sympy.Expr] = {}
+        self._hand_names: HandNames | None = None
         self._numeric: dict[int, float] | None = None
         self._exact: dict[int, sympy.Expr] | None = None
         self._local_values: dict[int, tuple[float, ...]] = {}
@@ -370,7 +373,24 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         return i
 
     def __getitem__(self, node: Any) -> sympy.Expr:
-        return self._result(self.index(node))
+        return self._written(self.index(node))
+
+    def _written(self, i: int) -> sympy.Expr:
+        """Node ``i``'s result in its hand-style form (:mod:`symtrace.handforms`):
+        ``1 - o**2`` for ``o = tanh(n)``, ``2*(o - y)``; the sweep itself keeps the
+        engine's form (:meth:`_result`), which expands, evaluates and differentiates."""
+        got = self._hand.get(i)
+        if got is None:
+            got = self._hand[i] = self.hand(self._result(i))
+        return got
+
+    def hand(self, e: Any) -> Any:
+        """``e`` (an expression in this result's nodes) in its hand-style form."""
+        if self.graph.has_matrices:
+            return e  # matrix results are written by the matrix printer
+        if self._hand_names is None:
+            self._hand_names = hand_names(self.graph.equations[: self.size])
+        return hand_local(e, self._hand_names)
 
     def __contains__(self, node: object) -> bool:
         i = self.graph.find(node)
@@ -436,7 +456,7 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
 
     def expanded(self, node: Any) -> sympy.Expr:
         """The result for ``node`` in the inputs only."""
-        return self.graph.expand(self[node])
+        return self.graph.expand(self._result(self.index(node)))
 
     def value(self, node: Any, *, exact: bool = False) -> Any:
         """The number for ``node`` at the input values this object was made with."""
@@ -461,7 +481,9 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
 
     def _step(self, via: int, local: sympy.Expr, local_value: float | None) -> Step:
         up_value = self.value(self.graph.symbols[via]) if self._fvals is not None else None
-        return Step(self.graph.symbols[via], local, self._result(via), local_value, up_value)
+        return Step(
+            self.graph.symbols[via], self.hand(local), self._written(via), local_value, up_value
+        )
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self._title()} ({self.size} nodes)>"
@@ -599,7 +621,7 @@ class Gradient(_Sweep):
             up = self.value(eq.symbol)
             k = eq.parents.index(i)
             value = numeric_pullback(graph, fvals)(c, up)[k]
-        return MatrixStep(eq.symbol, local, self._result(c), None, None, value)
+        return MatrixStep(eq.symbol, local, self._written(c), None, None, value)
 
 
 class Tangents(_Sweep):

@@ -52,6 +52,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_uni
 from sympy.printing.str import StrPrinter
 
 from .errors import OptionError, OptionValueError
+from .handforms import hand, hand_local, hand_names
 
 __all__ = [
     "FORMATS",
@@ -255,53 +256,6 @@ def _collisions(e: Any) -> dict[sympy.Symbol, str]:
             rest = sympy.latex(sympy.Symbol("Q" + name[4:]))  # the subscripts, if any
             out[sym] = r"\bar{h}" + rest[1:]
     return out
-
-
-def hand_names(equations: Sequence[Any]) -> dict[sympy.Expr, sympy.Symbol]:
-    """The function applications that name a node (``tanh(n)`` for ``o = tanh(n)``),
-    mapped to the node: how a hand-written derivation refers to a value it already has.
-
-    ``equations`` are a graph's records (each with ``symbol`` and ``definition``).
-    """
-    out: dict[sympy.Expr, sympy.Symbol] = {}
-    for eq in equations:
-        d = eq.definition
-        if d is not None and isinstance(d, sympy.Function) and d not in out:
-            out[d] = eq.symbol
-    return out
-
-
-def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
-    """``e`` with every node's own value written as the node, as by hand.
-
-    ``tanh' = 1 - tanh(n)**2`` becomes ``1 - o**2`` for ``o = tanh(n)``, the sigmoid's
-    ``(1 - sigmoid(z))*sigmoid(z)`` becomes ``s*(1 - s)``, ``exp(z)`` the node itself.
-    Only printing uses it: the engine's results are unchanged.
-
-    >>> n, o = sympy.symbols("n o")
-    >>> hand(1 - sympy.tanh(n) ** 2, {sympy.tanh(n): o})
-    1 - o**2
-    """
-    if not names or not isinstance(e, sympy.Basic):
-        return e
-    return e.xreplace(dict(names))
-
-
-def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
-    """An expression as by hand: :func:`hand`, then common factors taken out of sums
-    (``2*o - 2*y`` is written ``2*(o - y)``) when that is no longer.
-
-    >>> o, y = sympy.symbols("o y")
-    >>> hand_local(2 * o - 2 * y, {})
-    2*(o - y)
-    """
-    out = hand(e, names)
-    if not isinstance(out, sympy.Basic) or not out.has(sympy.Add):
-        return out
-    if out.has(sympy.MatrixSymbol):  # matrix adjoints print in their own matrix form
-        return out
-    factored = sympy.factor_terms(out)
-    return factored if sympy.count_ops(factored) <= sympy.count_ops(out) else out
 
 
 def name(sym: sympy.Symbol, fmt: str) -> str:

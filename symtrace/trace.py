@@ -45,6 +45,7 @@ from .entrywise import entrywise
 from .errors import DuplicateNameError, ShapeError, TraceError, UsageError
 from .evaluation import Number, ValueCache, check_input_value, expression_value
 from .graph import Graph, NodeLike
+from .handforms import HandNames, hand_local, hand_names
 from .html import Explorer, explore, to_html
 from .matrices import EXACT, evaluate, has_matrix, matrix_value
 from .nodes import NodeSymbol
@@ -77,6 +78,8 @@ class Trace(Renderable):
     def __init__(self) -> None:
         self.graph = Graph()
         self.cache = ValueCache(self.graph)
+        self._hand_names = HandNames()
+        self._hand_seen = 0  # equations read into _hand_names so far
 
     # ------------------------------------------------------------------ building
 
@@ -316,8 +319,9 @@ class Trace(Renderable):
         For an intermediate ``x`` this is the adjoint: ``x`` is treated as a free
         variable, everything not downstream of it held fixed, summed over every
         consumer.  With several ``xs`` the derivative is taken in turn (higher order,
-        through the graph).  The result is compact (in node symbols) unless
-        ``expand=True`` (in inputs only).
+        through the graph).  The result is compact (in node symbols), written as by
+        hand (:mod:`symtrace.handforms`: ``1 - o**2`` for ``o = tanh(n)``,
+        ``2*(o - y)``), unless ``expand=True`` (in inputs only).
 
         >>> t = Trace()
         >>> a = t.input("a")
@@ -325,13 +329,34 @@ class Trace(Renderable):
         >>> L = t.define("L", 2 * b)
         >>> t.diff(L, b), t.diff(L, a), t.diff(b**2, a, a)
         (2, 4, 8)
+        >>> import symtrace as st
+        >>> n, y = t.inputs("n y")
+        >>> o = t.define("o", st.tanh(n)); E = t.define("E", (o - y) ** 2)
+        >>> t.diff(E, o), t.diff(o, n), t.diff(o, n, expand=True)
+        (2*(o - y), 1 - o**2, 1 - tanh(n)**2)
         """
         if not xs:
             raise UsageError("diff() needs at least one node to differentiate with respect to")
+        result = self._adjoint(y, xs)
+        return self.expand(result) if expand else self._hand(result)
+
+    def _adjoint(self, y: Any, xs: Iterable[NodeLike]) -> sympy.Expr:
+        """``diff(y, *xs)`` in the engine's own form (what is differentiated further)."""
         result = self._expr(y)
         for x in xs:
             result = derivatives.adjoint(self.graph, result, self.graph.index(x))
-        return self.expand(result) if expand else result
+        return result
+
+    def _hand(self, e: sympy.Expr) -> sympy.Expr:
+        """``e`` written as by hand, with the definitions that name a node so far."""
+        if self.graph.has_matrices:
+            return e  # matrix results are written by the matrix printer
+        if self._hand_seen < len(self.graph):
+            for d, node in hand_names(self.graph.equations[self._hand_seen :]).items():
+                self._hand_names.setdefault(d, node)  # the first node keeps its name
+            self._hand_names.quotients = None  # its index is rebuilt when next needed
+            self._hand_seen = len(self.graph)
+        return hand_local(e, self._hand_names)
 
     def grad(self, y: NodeLike) -> Gradient:
         """One reverse sweep: ``dy/d(node)`` for every node at once (a :class:`Gradient`).
@@ -365,7 +390,7 @@ class Trace(Renderable):
         """
         self._scalar_only("t.hessian")
         xs = list(xs)
-        first = [self.diff(y, x) for x in xs]
+        first = [self._adjoint(y, [x]) for x in xs]
         return sympy.ImmutableMatrix(
             [[derivatives.adjoint(self.graph, g, self.graph.index(x)) for x in xs] for g in first]
         )

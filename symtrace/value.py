@@ -458,12 +458,13 @@ class Value:
     def grad_expr(self) -> sympy.Expr:
         """Symbolic d(output)/d(self), the output being the last ``backward()`` through self.
 
-        Compact form, in the symbols of ``output.trace()``; ``grad`` is its value.
+        Compact form, in the symbols of ``output.trace()``, written as by hand
+        (``tanh' = 1 - y**2`` with the node ``y`` itself); ``grad`` is its value.
 
         >>> x = Value(0.5, label="x"); u = 3 * x; y = u.tanh(); y.label = "y"
         >>> y.backward()
         >>> u.grad_expr, x.grad_expr
-        (1 - tanh(v1)**2, 3 - 3*tanh(v1)**2)
+        (1 - y**2, 3*(1 - y**2))
         >>> u.symbol, u.expr
         (v1, 3*x)
         """

@@ -16,6 +16,7 @@ import sympy
 
 from ..display import Renderable
 from ..errors import OptionError
+from ..handforms import larger_than
 from ..notation import (
     as_written,
     check_format,
@@ -404,14 +405,7 @@ def number_text(x: float | None, paren: bool = False) -> str:
 
 def is_small(expr: sympy.Basic, limit: int = 40) -> bool:
     """Whether ``expr`` has at most ``limit`` tree nodes (stops counting early)."""
-    count = 0
-    stack = [expr]
-    while stack:
-        count += 1
-        if count > limit:
-            return False
-        stack.extend(stack.pop().args)
-    return True
+    return not larger_than(expr, limit)
 
 
 def expr_text(expr: sympy.Basic, limit: int = 500) -> str:

@@ -526,3 +526,18 @@ L = "sum(square(z)) / 2"
     # a formula whose shapes do not fit is an error of the file, with a transpose hint
     with pytest.raises(ExerciseError, match=r"W.T @ z would be \(3, 1\)"):
         loads(text.replace('"W.T @ z"', '"W @ z"'))
+
+
+def test_an_unknown_name_in_a_matrix_formula_lists_every_node() -> None:
+    t = st.Trace()
+    W = t.input("W", [[1.0, 2.0], [3.0, 4.0]])
+    x = t.input("x", [[1.0], [-1.0]])
+    z = t.define("z", W @ x)
+    t.define("L", st.sum(st.square(z)))
+    names = t.graph.names()
+    with pytest.raises(ParseError) as info:
+        parse_matrix_expression("W @ delta", names)
+    message = str(info.value)
+    assert message.startswith("unknown name 'delta' (line 1, column 5)")
+    assert message.endswith("this exercise defines W, x, z, L")
+    assert info.value.unknown_name == "delta" and info.value.col_offset == 4

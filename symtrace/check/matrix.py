@@ -61,6 +61,7 @@ __all__ = [
     "MatrixAnswer",
     "MatrixReport",
     "check_matrix",
+    "latex_matrix",
     "read_matrix_claim",
     "scalar_report",
 ]
@@ -180,9 +181,9 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
         out = []
         for k, a in self.answers.items():
             line = f"\\text{{{_tex_escape(k)}}}: \\text{{{a.verdict}}}\\quad "
-            line += _bmatrix(a.expected, None)
+            line += latex_matrix(a.expected, None)
             if a.given is not None:
-                line += "\\quad\\text{yours: }" + _bmatrix(a.given, a.entries)
+                line += "\\quad\\text{yours: }" + latex_matrix(a.given, a.entries)
             out.append(line)
         return "\\\\\n".join(out)
 
@@ -193,6 +194,7 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready record (``to_json`` writes it)."""
         return {
+            "schema": "symtrace.matrix-report/1",
             "title": self.title,
             "source": self.source,
             "score": self.score,
@@ -250,7 +252,9 @@ def _tex_escape(s: str) -> str:
     return s.replace("_", "\\_").replace("∂", "\\partial ")
 
 
-def _bmatrix(m: list[list[float]], marks: list[list[bool]] | None) -> str:
+def latex_matrix(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
+    """A matrix as ``bmatrix`` (needs ``amsmath``), the entries ``marks`` says are wrong
+    in red (``\\color{red}``, needs the ``color`` package)."""
     rows = []
     for i, row in enumerate(m):
         cells = []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies
 from latex import pdflatex
 from test_grade_class import rows, run
 
@@ -308,3 +309,40 @@ def test_the_explorer_says_it_does_not_mark_matrix_answers(
     assert code == 2 and "does not mark matrix answers yet" in err
     code, out, _ = run(capsys, "html", "key.toml")
     assert code == 0 and "<html" in out.lower()
+
+
+# ------------------------------------------------------------------ template keys
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=strategies.integers(0, 10**6))
+@pytest.mark.parametrize("template", ["linear", "mlp", "softmax"])
+def test_template_keys_grade_their_own_answers_as_correct(template: str, seed: int) -> None:
+    """`symtrace new --template linear|mlp|softmax`: the answer key is a grading key, and
+    a student who hands in its answers gets every point."""
+    from symtrace.grade import check_key
+    from symtrace.templates import matrix_exercise
+
+    sheet = matrix_exercise(template, seed)
+    key = loads_key(sheet.key, source="template.key.toml")
+    check_key(key)  # the key's own answers are right
+    answers = sheet.key.split("[answers]\n", 1)[1]
+    result = grade(key, loads_submission(f'student = "s{seed}"\n[answers]\n' + answers))
+    assert result.ok and result.points == result.max_points == len(key.exercise.answers)
+    handed_out = sheet.exercise.split("[answers]\n", 1)[1]  # every answer ""
+    blank = grade(key, loads_submission('student = "x"\n[answers]\n' + handed_out))
+    assert blank.points == 0 and blank.counts["blank"] == len(key.exercise.answers)
+
+
+def test_a_template_key_grades_a_class_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "mlp.toml"
+    assert run(capsys, "new", "--template", "mlp", "--seed", "4", "-o", str(target))[0] == 0
+    key = (tmp_path / "mlp.key.toml").read_text(encoding="utf-8")
+    assert key.startswith("# Answer key: symtrace new --template mlp --seed 4\n")
+    (tmp_path / "ada.toml").write_text(
+        'student = "ada"\n[answers]\n' + key.split("[answers]\n", 1)[1], encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "grade", str(tmp_path / "mlp.key.toml"), str(tmp_path / "ada.toml"))
+    assert code == 0 and out.startswith("ada (") and " 7/7 " in out

@@ -126,7 +126,7 @@ def test_a_copied_matrix_input_that_differs_is_flagged() -> None:
 def test_gradescope_json_and_summary(capsys: pytest.CaptureFixture[str], in_class: Path) -> None:
     code, out, _ = run(capsys, "grade", "--format", "gradescope", "key.toml", "submissions")
     found = [json.loads(line) for line in out.splitlines()]
-    assert code == 2 and [f["score"] for f in found] == [8, 8, 4, 7, 6, 5, 7.5, 5, 3, 0, 8]
+    assert code == 2 and [f["score"] for f in found] == [8, 8, 4, 7, 6, 5, 7.5, 5, 3, 0, 8, 4]
     dan = {t["name"]: t for t in found[3]["tests"]}
     assert dan["dL/dW"]["status"] == "failed" and dan["dL/dW"]["max_score"] == 2
     assert "transposed result" in dan["dL/dW"]["output"]
@@ -142,11 +142,11 @@ def test_gradescope_json_and_summary(capsys: pytest.CaptureFixture[str], in_clas
     text = summary(load_key("key.toml"), grade_all(load_key("key.toml"), ["submissions"]))
     lines = text.splitlines()
     assert lines[:2] == [
-        "10 submissions graded, 1 unusable",
-        "most common first error: dL/dW (3 of 10)",
+        "11 submissions graded, 1 unusable",
+        "most common first error: dL/dW (3 of 11)",
     ]
     dw = next(line for line in lines if line.startswith("dL/dW:"))
-    assert dw.startswith("dL/dW: correct 40%, carried 20%, wrong 30%")
+    assert dw.startswith("dL/dW: correct 36%, carried 27%, wrong 27%")
 
 
 def test_feedback_markdown_shows_the_matrices() -> None:
@@ -346,3 +346,12 @@ def test_a_template_key_grades_a_class_on_the_command_line(
     )
     code, out, _ = run(capsys, "grade", str(tmp_path / "mlp.key.toml"), str(tmp_path / "ada.toml"))
     assert code == 0 and out.startswith("ada (") and " 7/7 " in out
+
+
+def test_a_wrong_forward_value_carries_through_the_class_key() -> None:
+    kim = lines_of("kim")
+    assert kim["z"].verdict == "wrong" and kim["z"].points == 0.5
+    for k in ("dL/dr", "dL/dz", "dL/dW", "dL/db", "dL/dx"):
+        assert kim[k].verdict == "carried", k
+        assert kim[k].explanation.startswith("carried: with your z, "), k
+    assert graded()["kim"].first_error == "z" and graded()["kim"].points == 4

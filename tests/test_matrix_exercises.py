@@ -541,3 +541,53 @@ def test_an_unknown_name_in_a_matrix_formula_lists_every_node() -> None:
     assert message.startswith("unknown name 'delta' (line 1, column 5)")
     assert message.endswith("this exercise defines W, x, z, L")
     assert info.value.unknown_name == "delta" and info.value.col_offset == 4
+
+
+# A slip in the hidden layer's second entry (h₂ = 0.6069, not 0.5969), then every later
+# number computed from that h: z2 = W2 h + b2 = [1.110425, 1.230445], o = sigmoid(z2),
+# dE/dz2 = (o − y) ⊙ o ⊙ (1 − o), dE/dW2 = dE/dz2 hᵀ, dE/dh = W2ᵀ dE/dz2 (worked out with
+# a calculator, written to four significant digits).
+CARRIED_FROM_H = {
+    "h": [[0.5933], [0.6069]],
+    "o": [[0.7522], [0.7739]],
+    "dE/dz2": [["0.1383"], ["-0.03781"]],
+    "dE/dW2": [["0.08208", "0.08396"], ["-0.02244", "-0.02295"]],
+    "dE/dh": [["0.03643"], ["0.04146"]],
+}
+
+
+def test_a_wrong_forward_value_carries_into_later_values_and_gradients() -> None:
+    r = loads(EXERCISE).check(CARRIED_FROM_H)
+    assert [(k, a.verdict) for k, a in r.items()] == [
+        ("h", "wrong"),
+        ("o", "carried"),
+        ("dE/dz2", "carried"),
+        ("dE/dW2", "carried"),
+        ("dE/dh", "carried"),
+    ]
+    assert r.first_error == "h" and r["h"].entries == [[True], [False]]
+    o = r["o"]
+    assert o.sources == ("h",) and o.entries == [[False], [False]]
+    assert o.explanation.startswith(
+        "carried: with your h, o = sigmoid(z2) gives what you wrote: this step is right, "
+        "the mistake is upstream (first error: h)."
+    )
+    assert r["dE/dW2"].explanation.startswith("carried: with your h, dE/dW2 = dE/dz2 · hᵀ")
+    assert json.loads(r.to_json())["answers"][4]["sources"] == ["h"]
+
+
+def test_a_right_value_after_a_wrong_one_and_an_own_mistake_stay_as_they_are() -> None:
+    right_o = dict(CARRIED_FROM_H, o=[[0.7514], [0.7729]])  # o right, from the right h
+    r = loads(EXERCISE).check(right_o)
+    assert r["o"].verdict == "correct"
+    # the gradients were computed from the wrong h (and o) all the same: still carried
+    assert r["dE/dW2"].verdict == "carried" and r["dE/dW2"].sources == ("h",)
+    own = dict(CARRIED_FROM_H, o=[[0.7522], [0.7839]])  # a second slip, in o itself
+    r = loads(EXERCISE).check(own)
+    assert r["o"].verdict == "wrong" and r["dE/dz2"].verdict == "wrong"
+    assert r.first_error == "h"
+
+
+def test_a_wrong_value_that_is_not_used_carries_nothing() -> None:
+    r = loads(EXERCISE).check({"h": [[0.5933], [0.6069]], "dE/dz2": [["0.2000"], ["-0.04000"]]})
+    assert r["dE/dz2"].verdict == "wrong"  # not what the student's h gives: their own slip

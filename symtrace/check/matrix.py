@@ -85,10 +85,13 @@ _WORLDS = 3
 class MatrixAnswer:
     """One graded matrix answer.
 
-    ``verdict`` is ``correct``, ``wrong``, ``carried`` (wrong, but what the chain rule
-    gives from the student's own upstream gradients) or ``blank``; ``entries`` marks each entry
-    right (``True``) or wrong when the shape is right; ``score`` is the share of right
-    entries; ``mistake`` a :data:`MISTAKES` id or ``None``."""
+    ``verdict`` is ``correct``, ``wrong``, ``carried`` (wrong, but what the step gives
+    from the student's own earlier answers: their values of the parents for a node value,
+    their forward values and upstream gradients for a gradient) or ``blank``;
+    ``entries`` marks each entry right (``True``) or wrong when the shape is right;
+    ``score`` is the share of right entries; ``mistake`` a :data:`MISTAKES` id or
+    ``None``; ``sources`` (a carried answer's) the wrong answers, node values or
+    gradients, whose numbers it follows."""
 
     key: str
     kind: str
@@ -102,6 +105,7 @@ class MatrixAnswer:
     mistake: str | None
     explanation: str
     step: tuple[str, str] | None = None
+    sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready record."""
@@ -118,6 +122,7 @@ class MatrixAnswer:
             "mistake": self.mistake,
             "mistake_name": None if self.mistake is None else MISTAKES[self.mistake],
             "step": None if self.step is None else list(self.step),
+            "sources": list(self.sources),
             "explanation": self.explanation,
         }
 
@@ -593,6 +598,7 @@ def check_matrix(
     means = _mean_factors(graph)
     results: dict[str, MatrixAnswer] = {}
     grads: dict[int, str] = {}
+    values: dict[int, str] = {}
     compare: dict[str, Any] = {}
     for key, raw in answers.items():
         q = parse_key(graph, key, graph.symbols[out])
@@ -625,7 +631,9 @@ def check_matrix(
         )
         if kind == "gradient":
             grads[q.node] = key
-    _carry(graph, worlds.values[0], g, out, results, grads, compare)
+        else:
+            values[q.node] = key
+    _carry(graph, worlds.values[0], g, out, results, grads, values, compare)
     return MatrixReport(results, title=title, source=source, lines=dict(lines or {}))
 
 
@@ -636,15 +644,39 @@ def _carry(
     out: int,
     results: dict[str, MatrixAnswer],
     grads: dict[int, str],
+    values: dict[int, str],
     compare: dict[str, Any],
 ) -> None:
-    """Mark ``carried`` the wrong gradient answers that the chain rule gives from the
-    student's own upstream gradients (unanswered ones computed from theirs by the correct
-    steps), at the exercise's values: the step is right, the mistake is upstream."""
+    """Mark ``carried`` the wrong answers that are right from the student's own earlier
+    answers: a node value that its definition gives from their values of its parents, a
+    gradient that the chain rule gives from their upstream gradients and their forward
+    values (unanswered ones computed from theirs by the correct steps).  The step is
+    right, the mistake is upstream; each carried answer names the root mistakes it
+    follows from (``sources``: the wrong answers whose numbers it used)."""
+    n = len(graph)
+    theirs_f: list[Any] = list(fvals)
+    sources_f: list[frozenset[str]] = [frozenset()] * n
+    with np.errstate(all="ignore"):
+        for i in range(min(out + 1, n)):
+            eq = graph.equations[i]
+            used: frozenset[str] = frozenset().union(*(sources_f[p] for p in eq.parents))
+            computed = fvals[i]
+            if used:  # a parent holds the student's own (wrong) number
+                try:
+                    computed = matrices.evaluate(eq.definition, lambda s: theirs_f[graph.index(s)])
+                except (SymtraceError, ValueError, TypeError):
+                    computed = None
+            theirs_f[i], sources_f[i] = computed, used
+            key = values.get(i)
+            if key is not None:
+                theirs_f[i], sources_f[i] = _follow(
+                    results, key, computed, used, compare, _value_step(eq), eq.dims is not None
+                )
     theirs: dict[int, Any] = {out: 1.0}
-    derived: dict[int, Any] = {}
+    sources_b: dict[int, frozenset[str]] = {out: frozenset()}
     for i in range(out - 1, -1, -1):
         total: Any = None
+        used = frozenset()
         ok = True
         for c in graph.consumers[i]:
             if c > out or g[graph.symbols[c]] == 0:
@@ -653,61 +685,92 @@ def _carry(
                 ok = False
                 break
             try:
-                term = _step_value(graph, fvals, c, i, theirs[c])
+                term = _step_value(graph, theirs_f, c, i, theirs[c])
             except (SymtraceError, ValueError, TypeError):
                 term = None
             if term is None:
                 ok = False
                 break
             total = term if total is None else total + term
-        if ok and total is not None:
-            derived[i] = total
+            forward = [sources_f[c], *(sources_f[p] for p in graph.equations[c].parents)]
+            used = used.union(sources_b[c], *forward)
+        derived = total if ok and total is not None else None
         key = grads.get(i)
-        answer = None if key is None else results[key]
-        if (
-            answer is not None
-            and answer.given is not None
-            and answer.given_shape == answer.expected_shape
-        ):
-            theirs[i] = np.array(answer.given, dtype=float)
-        elif i in derived:
-            theirs[i] = derived[i]
-    roots = [k for k, a in results.items() if a.verdict == "wrong"]
-    for i, key in grads.items():
-        a = results[key]
-        if a.verdict != "wrong" or i not in derived or a.given is None:
-            continue
-        mine = np.atleast_2d(np.asarray(derived[i], dtype=float))
-        given = np.array(a.given, dtype=float)
-        if mine.shape != given.shape:
-            continue
-        # the upstream numbers were rounded as written: allow their error to propagate
-        scale = float(np.abs(mine).max()) or 1.0
-        loose = bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
-        if not (compare[key](mine, given) or loose):
-            continue
-        upstream = [k for k in roots if k != key and _reaches(graph, grads, k, i)]
-        if not upstream:
-            continue
-        first = next(k for k in results if k in upstream)
-        step = f" {a.step[0]}" if a.step else ""
-        results[key] = replace(
-            a,
-            verdict="carried",
-            mistake=None,
-            explanation=(
-                f"carried: with your upstream gradients,{step} gives what you wrote: this "
-                f"step is right, the mistake is upstream (first error: {first})."
-                + ("\n" + a.explanation.split("\n", 1)[1] if "\n" in a.explanation else "")
-            ),
-        )
+        if key is not None:
+            a = results[key]
+            step = a.step[0] if a.step else None
+            matrix = graph.equations[i].dims is not None
+            theirs_i, sources_i = _follow(results, key, derived, used, compare, step, matrix)
+        else:
+            theirs_i, sources_i = derived, used
+        if theirs_i is not None:
+            theirs[i], sources_b[i] = theirs_i, sources_i
 
 
-def _reaches(graph: Graph, grads: dict[int, str], key: str, i: int) -> bool:
-    """Whether the answer ``key`` (a gradient) is downstream of node ``i`` (upstream in
-    the backward pass)."""
-    j = next((n for n, k in grads.items() if k == key), None)
-    return j is not None and j > i and j in graph.descendants([i])
+def _value_step(eq: Any) -> str:
+    """A node value's step, ``z = W · x + b``, in the exercise's names."""
+    d = eq.definition
+    if isinstance(d, sympy.MatAdd):
+        return f"{eq.symbol} = " + " + ".join(_factor_text(a, "") for a in d.args)
+    return f"{eq.symbol} = {_factor_text(d, '')}" if d is not None else str(eq.symbol)
+
+
+def _follow(
+    results: dict[str, MatrixAnswer],
+    key: str,
+    derived: Any,
+    used: frozenset[str],
+    compare: dict[str, Any],
+    step: str | None,
+    matrix: bool,
+) -> tuple[Any, frozenset[str]]:
+    """The number the student's later steps start from at the answer ``key`` (theirs,
+    when readable and of the right shape), and the root mistakes behind it; a wrong
+    answer that equals ``derived`` (what the step gives from their earlier numbers,
+    which ``used`` wrong answers) is marked ``carried`` in ``results``.  ``matrix``: the
+    node holds a matrix (else a scalar, written as a 1×1 answer)."""
+    a = results[key]
+    if a.given is None or a.given_shape != a.expected_shape:
+        return derived, used
+    given = np.array(a.given, dtype=float)
+    mine = given if matrix else float(given[0, 0])
+    if a.verdict != "wrong":
+        return mine, frozenset()
+    right_here = a.entries is not None and all(all(row) for row in a.entries)
+    if right_here or not used or derived is None or not _carries(derived, given, compare[key]):
+        return mine, frozenset({key})  # wrong in general only, or wrong on its own
+    first = next(k for k in results if k in used)
+    kinds = {results[k].kind for k in used}
+    values = [k for k in results if k in used and results[k].kind == "value"]
+    if values:
+        with_what = "with your " + ", ".join(values)
+        if "gradient" in kinds:
+            with_what += " and your upstream gradients"
+    else:
+        with_what = "with your upstream gradients"
+    rest = "\n" + a.explanation.split("\n", 1)[1] if "\n" in a.explanation else ""
+    results[key] = replace(
+        a,
+        verdict="carried",
+        mistake=None,
+        sources=tuple(k for k in results if k in used),
+        explanation=(
+            f"carried: {with_what},{' ' + step if step else ''} gives what you wrote: this "
+            f"step is right, the mistake is upstream (first error: {first})." + rest
+        ),
+    )
+    return mine, used
+
+
+def _carries(derived: Any, given: np.ndarray, same: Any) -> bool:
+    """Whether ``given`` is what the step gives (``derived``), to the answer's written
+    precision, or within 0.5% of its largest entry: the upstream numbers were rounded as
+    written, and their error propagates."""
+    mine = np.atleast_2d(np.asarray(derived, dtype=float))
+    if mine.shape != given.shape:
+        return False
+    scale = float(np.abs(mine).max()) or 1.0
+    return bool(same(mine, given)) or bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
 
 
 def _step_value(graph: Graph, fvals: Any, c: int, i: int, up: Any) -> Any:

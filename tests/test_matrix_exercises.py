@@ -591,3 +591,68 @@ def test_a_right_value_after_a_wrong_one_and_an_own_mistake_stay_as_they_are() -
 def test_a_wrong_value_that_is_not_used_carries_nothing() -> None:
     r = loads(EXERCISE).check({"h": [[0.5933], [0.6069]], "dE/dz2": [["0.2000"], ["-0.04000"]]})
     assert r["dE/dz2"].verdict == "wrong"  # not what the student's h gives: their own slip
+
+
+# ------------------------------------------------------------------ local partials
+
+
+def test_local_partials_of_elementwise_steps_are_graded() -> None:
+    ex = loads(EXERCISE)
+    # h = sigmoid(z1) = [0.593270, 0.596884]: h ⊙ (1 − h) = [0.241301, 0.240613]
+    r = ex.check(
+        {
+            "∂h/∂z1": "h ⊙ (1 - h)",
+            "local:o/z2": [[0.1868], [0.1755]],  # o ⊙ (1 − o), o = [0.751365, 0.772928]
+            "∂z1/∂b1": [[1], [1]],  # z1 = W1 x + b1: the identity, entry by entry
+            "∂E/∂o": "o - y",  # of the output: the gradient dE/do
+            "local:h/z1": "h ⊙ h",  # the derivative of tanh, not of the sigmoid
+        }
+    )
+    assert [(k, a.verdict, a.kind) for k, a in r.items()] == [
+        ("∂h/∂z1", "correct", "local"),
+        ("local:o/z2", "correct", "local"),
+        ("∂z1/∂b1", "correct", "local"),
+        ("∂E/∂o", "correct", "gradient"),
+        ("local:h/z1", "wrong", "local"),
+    ]
+    assert r["∂h/∂z1"].step == ("∂h/∂z1 = h ⊙ (1 − h)", "")
+    wrong = r["local:h/z1"]
+    assert np.allclose(wrong.expected, [[0.2413007], [0.2406134]], rtol=1e-6)
+    assert wrong.entries == [[False], [False]] and "expected: [[0.241301], [0.240613]]" in (
+        wrong.explanation
+    )
+    shape = ex.check({"∂h/∂z1": [[0.2413, 0.2406]]})["∂h/∂z1"]
+    assert shape.verdict == "wrong" and "yours is 1×2, but ∂h/∂z1 is 2×1 (shaped like z1)" in (
+        shape.explanation
+    )
+
+
+def test_local_partials_without_a_matrix_form_say_what_to_ask_instead() -> None:
+    ex = loads(EXERCISE)
+    with pytest.raises(ExerciseError) as info:
+        ex.check({"∂z1/∂W1": "x.T"})
+    assert "∂z1/∂W1 has no matrix form in z1 = W1 · x + b1" in str(info.value)
+    assert "z1 is (2×1) and W1 is (2×2): the Jacobian ∂z1ᵢⱼ/∂W1ₖₗ has four indices" in str(
+        info.value
+    )
+    assert "ask instead for the gradient 'dE/dW1'" in str(info.value)
+    with pytest.raises(ExerciseError, match=r"the Jacobian is not diagonal.*'dE/dh'"):
+        ex.check({"∂z2/∂h": "W2"})  # same shape, but every entry of h reaches every z2
+    with pytest.raises(ExerciseError, match=r"a tangent \(forward mode\).*'dE/dx'"):
+        ex.check({"tangent[x]:o": "0"})
+    t = st.Trace()
+    A = t.input("A", [[1.0, 2.0], [3.0, 4.0]])
+    t.define("C", A.T)  # same shape, not elementwise: the numeric check sees it
+    t.define("L", "sum(square(C))")
+    with pytest.raises(ExerciseError, match="not diagonal"):
+        t.check({"∂C/∂A": [[1, 1], [1, 1]]}, output="L")
+
+
+def test_the_local_partial_of_a_scalar_node_is_shaped_like_its_parent() -> None:
+    t = st.Trace()
+    z = t.input("z", [[1.0], [-2.0]])
+    s = t.define("s", st.sum(st.square(z)))
+    t.define("L", 3 * s)
+    r = t.check({"∂s/∂z": "2 * z", "local:L/s": 3, "∂s/∂z ": [[2], [-4.5]]}, output="L")
+    assert [a.verdict for a in r.values()] == ["correct", "correct", "wrong"]
+    assert r["∂s/∂z"].expected == [[2.0], [-4.0]] and r["∂s/∂z "].entries == [[True], [False]]

@@ -1,7 +1,8 @@
 """Grading hand-worked *matrix* backprop: shapes, entries, equivalence, named mistakes.
 
 :func:`check_matrix` is what ``t.check`` runs on a trace with matrix nodes.  Each answer
-(a node's value ``"h"`` or a gradient ``"dL/dW"``) is a matrix literal (nested lists of
+(a node's value ``"h"``, a gradient ``"dL/dW"``, or a local partial with a matrix form,
+``"∂h/∂z"`` of an elementwise step, shaped like ``z``) is a matrix literal (nested lists of
 numbers or numeric strings, or the text ``"[[0.08, 0.08], ...]"``) or a formula in the
 trace's nodes (``"sum(delta, axis=0)"``, read by
 :func:`symtrace.matrix_parsing.parse_matrix_expression`, never evaluated).  It is judged
@@ -53,7 +54,7 @@ from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from ..matrix_parsing import parse_matrix_expression, uses_matrices
 from ..parsing import parse_expression, parse_number
-from .keys import NodeGradient, NodeValue, parse_key
+from .keys import LocalPartial, NodeGradient, NodeTangent, NodeValue, parse_key
 from .report import Report
 
 __all__ = [
@@ -602,16 +603,24 @@ def check_matrix(
     compare: dict[str, Any] = {}
     for key, raw in answers.items():
         q = parse_key(graph, key, graph.symbols[out])
-        if not isinstance(q, NodeValue | NodeGradient):
+        step = None
+        terms: list[tuple[Any, Any, Any]] = []
+        if isinstance(q, NodeTangent):
             raise ExerciseError(
-                f"answer {key!r}: in a trace with matrix nodes, answers are node values "
-                "('h') and gradients ('dL/dW'); local partials and tangents are not graded yet"
+                f"answer {key!r}: a tangent (forward mode) is not graded in a trace with "
+                f"matrix nodes; ask for the gradient 'd{graph.symbols[out]}/d"
+                f"{graph.symbols[q.wrt]}' (reverse mode) instead"
             )
-        sym = graph.symbols[q.node]
-        if isinstance(q, NodeValue):
+        if isinstance(q, LocalPartial):
+            sym = graph.symbols[q.parent]
+            truth, step = _local(graph, worlds, key, q, str(graph.symbols[out]))
+            kind = "local"
+        elif isinstance(q, NodeValue):
+            sym = graph.symbols[q.node]
             truth = sym
-            kind, terms = "value", []
+            kind = "value"
         else:
+            sym = graph.symbols[q.node]
             truth = g[sym]
             kind, terms = "gradient", _terms(graph, g, q.node)
         results[key] = _grade(
@@ -628,13 +637,68 @@ def check_matrix(
             rel_tol,
             abs_tol,
             compare,
+            step,
         )
-        if kind == "gradient":
+        if isinstance(q, NodeGradient):
             grads[q.node] = key
-        else:
+        elif isinstance(q, NodeValue):
             values[q.node] = key
     _carry(graph, worlds.values[0], g, out, results, grads, values, compare)
     return MatrixReport(results, title=title, source=source, lines=dict(lines or {}))
+
+
+def _local(
+    graph: Graph, worlds: _Worlds, key: str, q: LocalPartial, output: str
+) -> tuple[Any, tuple[str, str]]:
+    """The local partial ``∂c/∂p`` where it has a matrix form, and its step: for a scalar
+    ``c``, shaped like ``p`` (the gradient of ``c``'s definition); for ``c`` elementwise
+    in ``p`` (same shape, each entry of ``c`` depending on the same entry of ``p`` only),
+    the entrywise derivative ``D``, shaped like ``p``, with ``c̄ ⊙ D`` the VJP
+    (``∂h/∂z = 1 − h ⊙ h`` for ``h = tanh(z)``).  Anything else (a Jacobian with four
+    indices) is an :class:`~symtrace.errors.ExerciseError` saying what to ask for."""
+    eq = graph.equations[q.node]
+    c, p = graph.symbols[q.node], graph.symbols[q.parent]
+    pdims = graph.equations[q.parent].dims
+    left = f"∂{c}/∂{p}"
+    if eq.dims is None:
+        local = matrices.pullback(eq.definition, sympy.S.One, out=c).get(p)
+        if local is not None:
+            return local, (f"{left} = {_factor_text(local, output)}", "")
+    elif eq.dims == pdims:
+        local = matrices.pullback(eq.definition, sympy.OneMatrix(*eq.dims), out=c).get(p)
+        if local is not None and _entrywise(graph, worlds, q, local):
+            return local, (f"{left} = {_factor_text(local, output)}", "")
+    if eq.dims == pdims:
+        why = f"an entry of {c} depends on several entries of {p}: the Jacobian is not diagonal"
+    else:
+        why = (
+            f"{c} is {_dims(eq.dims or (1, 1))} and {p} is {_dims(pdims or (1, 1))}: the "
+            f"Jacobian ∂{c}ᵢⱼ/∂{p}ₖₗ has four indices"
+        )
+    raise ExerciseError(
+        f"answer {key!r}: {left} has no matrix form in {_value_step(eq)} ({why}); ask "
+        f"instead for the gradient 'd{output}/d{p}' (its step is the VJP of {c}'s "
+        "definition), or for the local partial of an elementwise step (∂h/∂z for h = "
+        "tanh(z) is 1 − h ⊙ h, shaped like z)"
+    )
+
+
+def _entrywise(graph: Graph, worlds: _Worlds, q: LocalPartial, local: Any) -> bool:
+    """Whether node ``q.node`` is elementwise in ``q.parent``: its VJP of random
+    upstream matrices ``R`` is ``R ⊙ local`` (a diagonal Jacobian)."""
+    fvals = worlds.values[0]
+    eq = graph.equations[q.node]
+    diag = worlds.at(local)[0]
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        up = rng.standard_normal(eq.dims)
+        try:
+            vjp = _step_value(graph, fvals, q.node, q.parent, up)
+        except (SymtraceError, ValueError, TypeError):
+            return False
+        if vjp is None or not _close(np.asarray(vjp, dtype=float), up * diag):
+            return False
+    return True
 
 
 def _carry(
@@ -809,11 +873,11 @@ def _grade(
     rel_tol: float,
     abs_tol: float,
     compare: dict[str, Any],
+    step: tuple[str, str] | None = None,
 ) -> MatrixAnswer:
     expected_all = worlds.at(truth)
     expected = expected_all[0]
     eshape = (int(expected.shape[0]), int(expected.shape[1]))
-    step = None
     if len(terms) == 1:
         step = _step_text(str(sym), output, terms[0][0])
     base = {
@@ -858,7 +922,7 @@ def _grade(
         same = _close
     compare[key] = same
     mistake, wrong_text = _diagnose(worlds, terms, truth, given_all, means, gshape, same, output)
-    shape_name = f"shaped like {sym}" if kind == "gradient" else "its shape"
+    shape_name = f"shaped like {sym}" if kind in ("gradient", "local") else "its shape"
     if gshape != eshape:
         why = (
             f"wrong shape: yours is {gshape[0]}×{gshape[1]}, but {key} is "

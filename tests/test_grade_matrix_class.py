@@ -355,3 +355,30 @@ def test_a_wrong_forward_value_carries_through_the_class_key() -> None:
         assert kim[k].verdict == "carried", k
         assert kim[k].explanation.startswith("carried: with your z, "), k
     assert graded()["kim"].first_error == "z" and graded()["kim"].points == 4
+
+
+SYMBOLIC_KEY = """
+[inputs]
+W = {shape = [2, 2]}
+x = {shape = [2, 1]}
+[define]
+z = "W @ x"
+L = "sum(square(z)) / 2"
+[answers]
+"dL/dW" = "z @ x.T"
+"dL/dx" = "W.T @ z"
+"""
+
+
+def test_a_symbolic_key_grades_formulas_without_entry_credit() -> None:
+    key = loads_key(SYMBOLIC_KEY)
+    sub = loads_submission(
+        'student = "q"\n[inputs]\nW = [[1, 2], [3, 4]]\n'  # nothing to differ from: no flag
+        '[answers]\n"dL/dW" = "x @ z.T"\n"dL/dx" = "Wᵀ @ z"\n'
+    )
+    result = grade(key, sub)
+    lines = {line.key: line for line in result.lines}
+    assert lines["dL/dW"].verdict == "wrong" and lines["dL/dW"].mistake == "transposed"
+    assert lines["dL/dW"].points == 0 and lines["dL/dW"].answer.entries is None  # type: ignore[union-attr]
+    assert "at random matrices of the inputs' shapes" in lines["dL/dW"].explanation
+    assert lines["dL/dx"].verdict == "correct" and result.points == 1 and result.flags == ()

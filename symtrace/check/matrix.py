@@ -943,7 +943,7 @@ def _grade(
         ok = np.abs(given - expected) <= tol
     else:
         ok = np.isclose(given, expected, rtol=rel_tol, atol=abs_tol)
-    entries = ok.tolist()
+    entries: list[list[bool]] | None = ok.tolist()
     general = claim.expr is None or all(
         _close(a, b) for a, b in zip(given_all[1:], expected_all[1:], strict=True)
     )
@@ -953,7 +953,10 @@ def _grade(
             **base, verdict="correct", given_shape=gshape, given=given.tolist(), entries=entries,
             score=1.0, mistake=None, explanation="correct" + step_lines,
         )  # fmt: skip
-    if bool(ok.all()):
+    if worlds.symbolic:  # no numbers of the exercise: no entries to be right
+        why = f"not equal to {truth} (at random matrices of the inputs' shapes)"
+        score, entries = 0.0, None
+    elif bool(ok.all()):
         why = "right at these values, but not equal to the gradient in general (at random "
         why += f"matrices of the same shapes it differs from {truth})"
         score = 0.0

@@ -361,12 +361,12 @@ SYMBOLIC_KEY = """
 [inputs]
 W = {shape = [2, 2]}
 x = {shape = [2, 1]}
-[define]
-z = "W @ x"
-L = "sum(square(z)) / 2"
-[answers]
-"dL/dW" = "z @ x.T"
-"dL/dx" = "W.T @ z"
+[define]           # no numbers: the answers are formulas
+h = "tanh(W @ x)"
+L = "sum(h)"
+[answers]          # dL/dh = 1, so the tanh step gives 1 − h ⊙ h
+"dL/dW" = "(1 - h ⊙ h) @ x.T"
+"dL/dx" = "Wᵀ @ (1 - h ⊙ h)"
 """
 
 
@@ -374,7 +374,7 @@ def test_a_symbolic_key_grades_formulas_without_entry_credit() -> None:
     key = loads_key(SYMBOLIC_KEY)
     sub = loads_submission(
         'student = "q"\n[inputs]\nW = [[1, 2], [3, 4]]\n'  # nothing to differ from: no flag
-        '[answers]\n"dL/dW" = "x @ z.T"\n"dL/dx" = "Wᵀ @ z"\n'
+        '[answers]\n"dL/dW" = "x @ (1 - h ⊙ h).T"\n"dL/dx" = "W.T @ (1 - h ⊙ h)"\n'
     )
     result = grade(key, sub)
     lines = {line.key: line for line in result.lines}

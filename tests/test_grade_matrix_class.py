@@ -382,3 +382,29 @@ def test_a_symbolic_key_grades_formulas_without_entry_credit() -> None:
     assert lines["dL/dW"].points == 0 and lines["dL/dW"].answer.entries is None  # type: ignore[union-attr]
     assert "at random matrices of the inputs' shapes" in lines["dL/dW"].explanation
     assert lines["dL/dx"].verdict == "correct" and result.points == 1 and result.flags == ()
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        ("{a = 1}", "unreadable", "expected a matrix (a list of rows), a formula or a number"),
+        ("[[true]]", "unreadable", "a matrix entry is a number"),
+        ("[[[1]]]", "unreadable", "a matrix entry is a number, got list"),
+        ('"[[1e999]]"', "unreadable", "entries must be finite"),
+        ('[["1e999"], [1]]', "unreadable", "entries must be finite"),
+        ('"W @ W @ W @ W"', "unreadable", "MatPow of a matrix is not supported"),
+        ('"x.shape"', "unreadable", "attribute access .shape is not allowed"),
+        ('"W * x"', "unreadable", "'*' between two matrices is ambiguous"),
+        ('"exp(1000 * z)"', "wrong", "2 of 2 entries wrong"),
+        ("[[]]", "blank", "no answer given"),
+    ],
+)
+def test_hostile_matrix_answers_are_graded_one_by_one(answer: str, verdict: str, says: str) -> None:
+    key = load_key(CLASS / "key.toml")
+    sub = loads_submission(f'student = "q"\n[answers]\nz = [[4.5], [-1]]\n"dL/db" = {answer}\n')
+    result = grade(key, sub)
+    lines = {line.key: line for line in result.lines}
+    assert lines["z"].verdict == "correct"  # the rest of the file is graded all the same
+    assert lines["dL/db"].verdict == verdict and says in lines["dL/db"].explanation
+    json.dumps(result.as_dict(), allow_nan=False)  # valid JSON: no NaN, no Infinity
+    feedback_latex(key, result)

@@ -116,8 +116,8 @@ class MatrixAnswer:
             "verdict": self.verdict,
             "expected_shape": list(self.expected_shape),
             "given_shape": None if self.given_shape is None else list(self.given_shape),
-            "expected": self.expected,
-            "given": self.given,
+            "expected": _json_rows(self.expected),
+            "given": None if self.given is None else _json_rows(self.given),
             "entries": self.entries,
             "score": self.score,
             "mistake": self.mistake,
@@ -126,6 +126,11 @@ class MatrixAnswer:
             "sources": list(self.sources),
             "explanation": self.explanation,
         }
+
+
+def _json_rows(m: list[list[float]]) -> list[list[float | None]]:
+    """A matrix for JSON, which has no NaN or infinity: such entries are ``null``."""
+    return [[v if math.isfinite(v) else None for v in row] for row in m]
 
 
 @dataclass(frozen=True)
@@ -344,6 +349,8 @@ def _entry(v: Any, key: str) -> tuple[float, float]:
         return float(value), float(half)
     if isinstance(v, str):
         value, half = parse_number(v.replace("_", ""))
+        if not math.isfinite(float(value)):
+            raise ExerciseError(f"answer {key!r}: entries must be finite, got {v!r}")
         return float(value), float(half)
     if isinstance(v, sympy.Basic) and v.is_number:
         return float(v), 0.0
@@ -384,8 +391,10 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         if text.startswith("["):
             expr = parse_matrix_expression(text, {})
             if isinstance(expr, sympy.MatrixBase):
-                halves = _literal_halves(text)
-                return _Claim(np.array(expr.tolist(), dtype=float), halves, text=text)
+                value = np.array(expr.tolist(), dtype=float)
+                if not np.all(np.isfinite(value)):
+                    raise ExerciseError(f"answer {key!r}: entries must be finite, got {text!r}")
+                return _Claim(value, _literal_halves(text), text=text)
         try:
             value, half = parse_number(text)
             return _Claim(np.array([[float(value)]]), np.array([[float(half)]]), text=text)
@@ -394,6 +403,7 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         names = graph.names()
         if uses_matrices(text, names):
             expr = parse_matrix_expression(text, names)
+            _evaluable(graph, key, expr)
         else:
             expr = parse_expression(text, names)
         return _Claim(expr=expr, text=text)
@@ -403,6 +413,22 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         f"answer {key!r}: expected a matrix (a list of rows), a formula or a number, "
         f"got {type(raw).__name__}"
     )
+
+
+def _evaluable(graph: Graph, key: str, expr: Any) -> None:
+    """Raise :class:`~symtrace.errors.ExerciseError` when the matrix formula ``expr``
+    holds an operation the rule table cannot evaluate (tried on matrices of ones of the
+    nodes' shapes: nothing of the student's is run, only symtrace's own evaluator)."""
+
+    def ones(s: Any) -> Any:
+        dims = graph.equations[graph.index(s)].dims
+        return np.ones(dims) if dims is not None else 1.0
+
+    try:
+        with np.errstate(all="ignore"):
+            matrices.evaluate(expr, ones)
+    except SymtraceError as exc:
+        raise ExerciseError(f"answer {key!r}: {exc}") from None
 
 
 def _literal_halves(text: str) -> np.ndarray:

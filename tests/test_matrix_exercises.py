@@ -580,8 +580,10 @@ def test_a_right_value_after_a_wrong_one_and_an_own_mistake_stay_as_they_are() -
     right_o = dict(CARRIED_FROM_H, o=[[0.7514], [0.7729]])  # o right, from the right h
     r = loads(EXERCISE).check(right_o)
     assert r["o"].verdict == "correct"
-    # the gradients were computed from the wrong h (and o) all the same: still carried
-    assert r["dE/dW2"].verdict == "carried" and r["dE/dW2"].sources == ("h",)
+    # dE/dz2 is not what the student's own (right) o gives: a mistake of its own; dE/dW2
+    # is what their dE/dz2 and their h give: carried from both
+    assert r["dE/dz2"].verdict == "wrong"
+    assert r["dE/dW2"].verdict == "carried" and r["dE/dW2"].sources == ("h", "dE/dz2")
     own = dict(CARRIED_FROM_H, o=[[0.7522], [0.7839]])  # a second slip, in o itself
     r = loads(EXERCISE).check(own)
     assert r["o"].verdict == "wrong" and r["dE/dz2"].verdict == "wrong"
@@ -591,6 +593,12 @@ def test_a_right_value_after_a_wrong_one_and_an_own_mistake_stay_as_they_are() -
 def test_a_wrong_value_that_is_not_used_carries_nothing() -> None:
     r = loads(EXERCISE).check({"h": [[0.5933], [0.6069]], "dE/dz2": [["0.2000"], ["-0.04000"]]})
     assert r["dE/dz2"].verdict == "wrong"  # not what the student's h gives: their own slip
+    # o rounded (right to its two digits), E wrong, dE/dz2 from the rounded o: the VJP of
+    # E uses o and y, not E's own value, so the wrong E is not what dE/dz2 follows from
+    r = loads(EXERCISE).check(
+        {"o": [["0.75"], ["0.77"]], "E": "0.3100", "dE/dz2": [["0.1388"], ["-0.03896"]]}
+    )
+    assert [a.verdict for a in r.values()] == ["correct", "wrong", "wrong"]
 
 
 # ------------------------------------------------------------------ local partials

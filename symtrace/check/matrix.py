@@ -782,7 +782,7 @@ def _carry(
                 ok = False
                 break
             total = term if total is None else total + term
-            forward = [sources_f[c], *(sources_f[p] for p in graph.equations[c].parents)]
+            forward = (sources_f[n] for n in _step_nodes(graph, c, i))
             used = used.union(sources_b[c], *forward)
         derived = total if ok and total is not None else None
         key = grads.get(i)
@@ -863,26 +863,43 @@ def _carries(derived: Any, given: np.ndarray, same: Any) -> bool:
     return bool(same(mine, given)) or bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
 
 
-def _step_value(graph: Graph, fvals: Any, c: int, i: int, up: Any) -> Any:
-    """The chain-rule term ``dL/dc · ∂c/∂node_i`` at the values, with ``up`` for dL/dc."""
+def _local_vjp(graph: Graph, c: int, i: int) -> tuple[Any, Any]:
+    """The VJP term of node ``c`` for its parent ``i`` in symbols, with a placeholder
+    for the upstream gradient dL/dc (``None`` for a scalar ``c``: the term is the local
+    partial), or ``(None, None)`` when ``i`` does not reach ``c``'s value."""
     eq = graph.equations[c]
     sym = graph.symbols[i]
+    if eq.dims is None:
+        return matrices.pullback(eq.definition, sympy.S.One, out=eq.symbol).get(sym), None
+    bar = matrices.Bar(eq.symbol)
+    local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym)
+    if local is None:
+        return None, None
+    ph = sympy.MatrixSymbol(f"up{c}", *eq.dims)
+    return local.xreplace({bar: ph}), ph
+
+
+def _step_nodes(graph: Graph, c: int, i: int) -> list[int]:
+    """The nodes whose forward values the VJP of ``c`` for ``i`` uses (``o`` in
+    ``dL/do ⊙ o ⊙ (1 − o)``)."""
+    local, _ = _local_vjp(graph, c, i)
+    if local is None:
+        return []
+    found = (graph.find(s) for s in local.free_symbols)
+    return sorted(n for n in found if n is not None)
+
+
+def _step_value(graph: Graph, fvals: Any, c: int, i: int, up: Any) -> Any:
+    """The chain-rule term ``dL/dc · ∂c/∂node_i`` at the values, with ``up`` for dL/dc."""
+    local, ph = _local_vjp(graph, c, i)
+    if local is None:
+        return None
     with np.errstate(all="ignore"):
-        if eq.dims is None:
-            local = matrices.pullback(eq.definition, sympy.S.One, out=eq.symbol).get(sym)
-            if local is None:
-                return None
+        if ph is None:
             value = matrices.evaluate(local, lambda s: fvals[graph.index(s)])
             return float(np.asarray(up).reshape(-1)[0]) * value
-        bar = matrices.Bar(eq.symbol)
-        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym)
-        if local is None:
-            return None
-        ph = sympy.MatrixSymbol(f"up{c}", *eq.dims)
         up_arr = np.asarray(up, dtype=float)
-        return matrices.evaluate(
-            local.xreplace({bar: ph}), lambda s: up_arr if s == ph else fvals[graph.index(s)]
-        )
+        return matrices.evaluate(local, lambda s: up_arr if s == ph else fvals[graph.index(s)])
 
 
 def _grade(

@@ -158,6 +158,84 @@ def _float(fn: Any, *args: Any) -> Any:
     return v if isinstance(v, np.ndarray) else float(v)
 
 
+_MARK = 0xF0000
+"""Names in a printed template are marks in Unicode's private use area (never in an
+identifier, so never in a node's name), replaced by the names afterwards."""
+
+
+def _mark(k: int) -> sympy.Symbol:
+    return sympy.Symbol(chr(_MARK + k))
+
+
+class _Text:
+    """Names and definitions of one graph as text, printed once per expression shape.
+
+    SymPy's printer orders terms and factors by comparing node names, so two
+    definitions print alike, names apart, when they have one structure and their
+    names are in the same alphabetical order (``sin(v3) + v3`` and ``sin(v8) + v8``).
+    Each such family is printed once with marks for names; a node's text is the
+    template with its own names put in.  Printing each of 100,000 nodes would take a
+    minute; this takes a dictionary lookup per node.
+    """
+
+    def __init__(self, graph: EquationGraph) -> None:
+        self.graph = graph
+        self.names: dict[int, str] = {}
+        self.templates: dict[tuple[Any, ...], str] = {}
+
+    def name(self, i: int) -> str:
+        text = self.names.get(i)
+        if text is None:
+            text = self.names[i] = nt.name(self.graph.symbols[i], "text")
+        return text
+
+    def with_names(self, template: str, nodes: list[int]) -> str:
+        """``template`` with mark ``k`` replaced by the name of ``nodes[k]``."""
+        return template.translate({_MARK + k: self.name(i) for k, i in enumerate(nodes)})
+
+    def heads(self, fn: Any, y: int, x: int) -> str:
+        """``fn(node y, node x, "text")`` (``∂y/∂x``, ``dy/dx``), from one template."""
+        key = ("head", fn)
+        template = self.templates.get(key)
+        if template is None:
+            template = self.templates[key] = fn(_mark(0), _mark(1), "text")
+        return self.with_names(template, [y, x])
+
+    def definition(self, i: int) -> str:
+        eq = self.graph.equations[i]
+        if eq.definition is None or eq.kind == "matrix":
+            return nt.expr(eq.rhs, "text")
+        syms = self.graph.symbols
+        ranked = sorted(eq.parents, key=lambda p: syms[p].name)
+        key = _structure(eq.definition, {syms[p]: k for k, p in enumerate(ranked)})
+        template = self.templates.get(key)
+        if template is None:
+            marks = {syms[p]: _mark(k) for k, p in enumerate(ranked)}
+            with sympy.evaluate(False):  # the definition as it is, names apart (log(exp(a)) stays)
+                marked = eq.definition.xreplace(marks)
+            template = self.templates[key] = nt.expr(marked, "text")
+        return self.with_names(template, ranked)
+
+
+def _structure(e: sympy.Basic, rank: dict[sympy.Basic, int]) -> tuple[Any, ...]:
+    """A key equal for two expressions exactly when they are one tree, operation for
+    operation and constant for constant, with the nodes of equal ``rank`` in the same
+    places (preorder, iterative)."""
+    out: list[Any] = []
+    stack: list[Any] = [e]
+    while stack:
+        node = stack.pop()
+        k = rank.get(node)
+        if k is not None:
+            out.append(k)
+        elif not isinstance(node, sympy.Basic) or not node.args:
+            out.append((type(node), node, str(node) if isinstance(node, sympy.Float) else ""))
+        else:
+            out.append((type(node), len(node.args)))
+            stack.extend(reversed(node.args))
+    return tuple(out)
+
+
 def to_dot(
     graph: EquationGraph,
     cache: ValueCache,
@@ -196,13 +274,15 @@ def to_dot(
     outputs = _outputs(graph, gradient, o["outputs"])
     lines = _preamble(o)
     edges = []
+    text = _Text(graph)
+    fvals = _floats(cache, len(graph))
     for eq in graph.equations:
-        label = _node_label(graph, cache, eq.index, gradient, o)
+        label = _node_label(text, fvals, eq.index, gradient, o)
         style = _OUTPUT if eq.index in outputs else _INPUT if eq.is_input else _INNER
         if eq.index in o["highlight"]:
             style += ", " + _HIGHLIGHT
         lines.append(f"  n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
-        edges += _edges(graph, cache, eq.index, o)
+        edges += _edges(text, fvals, eq.index, o)
     return "\n".join([*lines, *edges, "}"])
 
 
@@ -261,43 +341,53 @@ def _preamble(o: dict[str, Any]) -> list[str]:
     ]
 
 
+def _floats(cache: ValueCache, n: int) -> list[Any]:
+    """Every node's value (``None`` where it has none), in one forward sweep when it can."""
+    try:
+        return list(cache.floats(range(n)))
+    except EvaluationError:  # an input without a value, a value that is not real
+        return [cache.value_or_none(i) for i in range(n)]
+
+
 def _node_label(
-    graph: EquationGraph,
-    cache: ValueCache,
+    text: _Text,
+    fvals: list[Any],
     i: int,
     gradient: Gradient | Tangents | None,
     o: dict[str, Any],
 ) -> list[str]:
     """The lines of node ``i``'s label: name and definition, value, adjoint or tangent."""
+    graph = text.graph
     eq, precision = graph.equations[i], o["precision"]
-    name = nt.name(eq.symbol, "text")
+    name = text.name(i)
     if eq.dims is not None:
         name += " ∈ " + nt.shape(eq.dims, "text")
     if eq.definition is None:
         label = [f"{name} (input)"]
     elif o["definitions"]:
-        label = [f"{name} = {nt.expr(eq.definition, 'text')}"]
+        label = [f"{name} = {text.definition(i)}"]
     else:
         label = [name]
     if o["values"]:
-        value = cache.value_or_none(i)
+        value = fvals[i]
         if value is not None:
             label.append(f"= {nt.number(value, precision)}")
     if gradient is not None and i < gradient.size and o["adjoints"] != "none":
-        sym, anchor = eq.symbol, graph.symbols[gradient.anchor]
+        sym, anchor = eq.symbol, gradient.anchor
         if isinstance(gradient, Gradient):
-            head = nt.derivative(anchor, sym, "text")
+            head = text.heads(nt.derivative, anchor, i)
         else:
-            head = nt.derivative(sym, anchor, "text")
+            head = text.heads(nt.derivative, i, anchor)
         dval = _float(gradient.value, sym)
         names = o["hand"]
-        text = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
-        label.append(f"{head} = {text}")
+        shown = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
+        label.append(f"{head} = {shown}")
     return label
 
 
-def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -> list[str]:
+def _edges(text: _Text, fvals: list[Any], i: int, o: dict[str, Any]) -> list[str]:
     """The edges into node ``i``, from each parent, labelled with the local partial."""
+    graph = text.graph
     eq, how = graph.equations[i], o["edge_labels"]
     if eq.is_input:
         return []
@@ -315,21 +405,24 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
             for p in eq.parents
         ]
     values: tuple[float, ...] | None = None
-    if how in ("both", "numeric"):
+    if how in ("both", "numeric") and all(fvals[p] is not None for p in eq.parents):
         try:
-            values = local_partial_values(graph, i, cache.floats([i]))
+            values = local_partial_values(graph, i, fvals)
         except EvaluationError:
             values = None
     out = []
-    syms, lit = graph.symbols, o["highlight"]
-    for k, (p, local) in enumerate(zip(eq.parents, graph.local_partials(i), strict=True)):
+    lit = o["highlight"]
+    for k, p in enumerate(eq.parents):
         attrs = []
         if how != "none":
             v = values[k] if values is not None else None
-            text = _labelled(
-                lambda local=local: nt.hand_local(local, o["hand"]), v, how, o["precision"]
+            shown = _labelled(
+                lambda k=k: nt.hand_local(graph.local_partials(i)[k], o["hand"]),
+                v,
+                how,
+                o["precision"],
             )
-            attrs.append(f"label={quote(nt.partial(syms[i], syms[p], 'text') + ' = ' + text)}")
+            attrs.append(f"label={quote(text.heads(nt.partial, i, p) + ' = ' + shown)}")
         path = o["highlight_edges"]
         if (p, i) in path if path is not None else p in lit and i in lit:
             attrs.append(_HIGHLIGHT)

@@ -34,8 +34,10 @@ with its ``graph`` and ``cache``) or DOT text.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,6 +74,7 @@ DOT_OPTIONS: dict[str, Any] = {
     "precision": nt.DEFAULT_PRECISION,
     "rankdir": "LR",
     "name": "symtrace",
+    "clusters": "auto",
 }
 """Options of :func:`to_dot` and their defaults.
 
@@ -89,14 +92,31 @@ DOT_OPTIONS: dict[str, Any] = {
 * ``outputs``: nodes drawn as outputs (default: the Gradient's output, or else every
   node that no other node uses);
 * ``precision``: significant digits;  ``rankdir``: Graphviz layout direction;
-  ``name``: the graph's name.
+  ``name``: the graph's name;
+* ``clusters``: boxes around the nodes of one layer and one neuron (Graphviz
+  clusters).  ``"auto"`` (default) groups by the naming convention of
+  :data:`LAYER_NEURON`: ``z1_2``, ``h1_2``, ``b1_2`` and ``w1_2_3`` are neuron 2 of
+  layer 1; ``"none"`` draws no boxes; a mapping from a title (or a tuple of nested
+  titles, ``("layer 1", "neuron 2")``) to nodes, or a function from a node's name to
+  its title, tuple of titles or ``None``, chooses them.  A node in no cluster whose
+  every consumer is in one cluster joins it (a neuron's products, partial sums and
+  weights, when only its output is named).
 """
+
+LAYER_NEURON = re.compile(r"([^\W\d_]+)(\d+)_(\d+)(?:_\d+)*")
+"""The names ``clusters="auto"`` groups: letters, the layer number, ``_``, the neuron
+number, optionally more ``_``-numbers (``w1_2_3``: layer 1, neuron 2, from input 3)."""
 
 _LABEL_CHOICES = ("auto", "both", "symbolic", "numeric", "none")
 _HIGHLIGHT = 'color="#dc2626", penwidth=2.5'
 _INPUT = 'shape=box, style=filled, fillcolor="#dbeafe"'
 _OUTPUT = 'shape=doubleoctagon, style=filled, fillcolor="#fde68a"'
 _INNER = "shape=ellipse"
+_CLUSTER = (  # a layer, a neuron (and anything nested deeper)
+    'style="rounded,filled"; fillcolor="#f8fafc"; color="#94a3b8"; labeljust=l; '
+    'fontname="Helvetica"',
+    'style="rounded,dashed"; color="#64748b"; labeljust=l; fontname="Helvetica"; fontsize=11',
+)
 
 
 class Drawable(Protocol):
@@ -127,7 +147,17 @@ def _check_rankdir(what: str, key: str, value: Any) -> None:
         raise OptionValueError(f"{what}: {key} must be 'LR', 'RL', 'TB' or 'BT', got {value!r}")
 
 
+def _check_clusters(what: str, key: str, value: Any) -> None:
+    if value in ("auto", "none") or isinstance(value, Mapping) or callable(value):
+        return
+    raise OptionValueError(
+        f"{what}: {key} must be 'auto', 'none', a mapping from titles to nodes or a "
+        f"function from a node's name to a title, got {value!r}"
+    )
+
+
 _RULES: dict[str, nt.Rule] = {
+    "clusters": _check_clusters,
     "edge_labels": nt.one_of(*_LABEL_CHOICES),
     "adjoints": nt.one_of(*_LABEL_CHOICES),
     "precision": nt.check_precision,
@@ -276,14 +306,93 @@ def to_dot(
     edges = []
     text = _Text(graph)
     fvals = _floats(cache, len(graph))
+    nodes = []
     for eq in graph.equations:
         label = _node_label(text, fvals, eq.index, gradient, o)
         style = _OUTPUT if eq.index in outputs else _INPUT if eq.is_input else _INNER
         if eq.index in o["highlight"]:
             style += ", " + _HIGHLIGHT
-        lines.append(f"  n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
+        nodes.append(f"n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
         edges += _edges(text, fvals, eq.index, o)
+    lines += _grouped(nodes, _clusters(graph, o["clusters"]))
     return "\n".join([*lines, *edges, "}"])
+
+
+Titles = tuple[str, ...]
+
+
+def _clusters(graph: EquationGraph, chosen: Any) -> list[Titles]:
+    """Each node's cluster, as the titles from the outermost box in (``()``: none)."""
+    n = len(graph)
+    own: list[Titles] = [()] * n
+    if isinstance(chosen, Mapping):
+        for title, members in chosen.items():
+            if isinstance(members, str | sympy.Basic):
+                members = [members]
+            for node in members:
+                own[graph.index(node)] = _titles(title)
+    elif callable(chosen):
+        for i, eq in enumerate(graph.equations):
+            got = chosen(eq.name)
+            own[i] = () if got is None else _titles(got)
+    elif chosen == "auto":
+        for i, eq in enumerate(graph.equations):
+            m = LAYER_NEURON.fullmatch(eq.name)
+            if m is not None:
+                own[i] = (f"layer {int(m.group(2))}", f"neuron {int(m.group(3))}")
+    if not any(own):
+        return own
+    for i in reversed(range(n)):  # consumers first: a neuron's insides join it
+        users = graph.consumers[i]
+        if not own[i] and users and all(own[c] == own[users[0]] for c in users):
+            own[i] = own[users[0]]
+    return own
+
+
+def _titles(title: Any) -> Titles:
+    """A cluster given as a title or a tuple of nested titles, as a tuple of strings."""
+    titles = tuple(title) if isinstance(title, tuple | list) else (title,)
+    if not titles or not all(isinstance(t, str) and t for t in titles):
+        raise OptionValueError(
+            "to_dot(): a cluster is a non-empty title or a tuple of titles "
+            f"(('layer 1', 'neuron 2')), got {title!r}"
+        )
+    return titles
+
+
+def _grouped(nodes: list[str], clusters: list[Titles]) -> list[str]:
+    """The node statements, each cluster's in one ``subgraph cluster_k`` (nested by
+    titles), clusters in the order their first node comes."""
+    first: dict[Titles, int] = {}
+    for i, titles in enumerate(clusters):
+        for depth in range(1, len(titles) + 1):
+            first.setdefault(titles[:depth], i)
+    order = sorted(
+        range(len(nodes)),
+        key=lambda i: ([first[clusters[i][:d]] for d in range(1, len(clusters[i]) + 1)], i),
+    )
+    out: list[str] = []
+    open_: list[str] = []
+    ids = {titles: k for k, titles in enumerate(first)}
+    for i in order:
+        titles = clusters[i]
+        keep = 0
+        while keep < len(open_) and keep < len(titles) and open_[keep] == titles[keep]:
+            keep += 1
+        while len(open_) > keep:
+            open_.pop()
+            out.append("  " * (len(open_) + 1) + "}")
+        while len(open_) < len(titles):
+            depth = len(open_) + 1
+            pad = "  " * depth
+            out.append(f"{pad}subgraph cluster_{ids[titles[:depth]]} {{")
+            out.append(f"{pad}  label={quote(titles[depth - 1])}; {_CLUSTER[min(depth, 2) - 1]};")
+            open_.append(titles[depth - 1])
+        out.append("  " * (len(open_) + 1) + nodes[i])
+    while open_:
+        open_.pop()
+        out.append("  " * (len(open_) + 1) + "}")
+    return out
 
 
 def _highlighted(graph: EquationGraph, chosen: Any) -> tuple[set[int], set[tuple[int, int]] | None]:

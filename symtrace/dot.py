@@ -3,8 +3,10 @@
 :func:`to_dot` (``Trace.to_dot``) needs nothing but symtrace: it returns DOT text whose
 nodes show each node's name, definition and value (and, given a
 :class:`~symtrace.Gradient`, its adjoint), and whose edges carry the local partials.
-Inputs are boxes, outputs double octagons, everything else ellipses.  The text is
-deterministic (evaluation order).
+Inputs are boxes, outputs double octagons, everything else ellipses.  The nodes of one
+neuron and of one layer are drawn in a box (a Graphviz cluster) when their names say so
+(``z1_2``, ``h1_2``: :data:`LAYER_NEURON`) or when the ``clusters`` option chooses them.
+The text is deterministic (evaluation order).
 
 >>> from symtrace import Trace
 >>> t = Trace()
@@ -58,7 +60,16 @@ from .evaluation import ValueCache, local_partial_values
 from .graph import Graph as EquationGraph
 from .matrices import Bar, pullback
 
-__all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
+__all__ = [
+    "DOT_OPTIONS",
+    "LAYER_NEURON",
+    "Drawable",
+    "Graph",
+    "graph",
+    "render",
+    "to_dot",
+    "to_svg",
+]
 
 NUMERIC_ABOVE = 25
 """Graphs of more nodes than this get numeric labels by default (``"auto"``): symbolic

@@ -525,3 +525,102 @@ def test_compile_emits_one_numpy_program_equal_to_the_trace() -> None:
     assert value2 == value
     with pytest.raises(UsageError, match="one NumPy program"):
         t.compile(J, backend="math")
+
+
+def mlp_program() -> tuple[st.Trace, list[st.MatrixNode], str]:
+    rng = np.random.default_rng(5)
+    N, d, m, k = 8, 5, 4, 3
+    t = st.Trace()
+    X = t.input("X", rng.standard_normal((N, d)))
+    W1, b1 = t.input("W1", rng.standard_normal((d, m))), t.input("b1", np.zeros((1, m)))
+    W2, b2 = t.input("W2", rng.standard_normal((m, k))), t.input("b2", np.zeros((1, k)))
+    Y = t.input("Y", np.eye(k)[rng.integers(0, k, N)])
+    H = t.define("H", st.tanh(X @ W1 + st.ones(N, 1) @ b1))
+    Z = t.define("Z", H @ W2 + st.ones(N, 1) @ b2)
+    t.define("J", st.cross_entropy(st.softmax(Z), Y))
+    wrt = [W1, b1, W2, b2]
+    return t, wrt, t.compile("J", wrt=wrt).source
+
+
+def test_the_mlp_program_is_as_lean_as_a_hand_written_one() -> None:
+    """Structure, not timing: what the program for X W + 1 b, tanh, softmax + CE does."""
+    src = mlp_program()[2]
+    lines = [line.strip() for line in src.splitlines()[1:]]
+    # ones(N, 1) @ b is b broadcast, added in place; no ones matrix is ever built
+    assert "np.ones" not in src and "1.0 @" not in src and "@ 1.0" not in src
+    assert lines[:3] == ["v6_H = (v0_X @ v1_W1)", "v6_H += v2_b1", "f_tanh(v6_H, out=v6_H)"]
+    assert lines[3:5] == ["v7_Z = (v6_H @ v3_W2)", "v7_Z += v4_b2"]
+    # its VJP is the column sum
+    assert "v2_b1_bar = t3.sum(axis=0, keepdims=True)" in lines
+    assert "v4_b2_bar = v7_Z_bar.sum(axis=0, keepdims=True)" in lines
+    # softmax + cross-entropy: one exp, shared by the loss and p − y (no 1.0 * ...)
+    assert src.count("np.exp(") == 1 and "softmax(" not in src
+    assert ["v7_Z_bar = (t1 / t2)", "v7_Z_bar -= v5_Y"] == [
+        line for line in lines if line.startswith("v7_Z_bar")
+    ]
+    # tanh' is 1 − H ⊙ H from H itself, in one array; tanh is computed once
+    assert src.count("f_tanh") == 1
+    assert ["t3 = (v6_H * v6_H)", "np.subtract(1.0, t3, out=t3)", "t3 *= v6_H_bar"] == [
+        line for line in lines if line.startswith(("t3", "np.subtract"))
+    ]
+    # transposes are views inside the products, never materialised
+    assert "ascontiguousarray" not in src and "np.transpose" not in src
+    assert "v3_W2_bar = (v6_H.T @ v7_Z_bar)" in lines
+
+
+def test_a_value_a_gradient_needs_again_is_computed_once() -> None:
+    """relu' needs the pre-activation X W + 1 b, which is no node: it is named once and
+    shared; tanh of a row sum (no node either) is computed once for the loss and tanh'."""
+    rng = np.random.default_rng(7)
+    t = st.Trace()
+    X, W = t.input("X", rng.standard_normal((4, 3))), t.input("W", rng.standard_normal((3, 2)))
+    b = t.input("b", rng.standard_normal((1, 2)))
+    H = t.define("H", st.relu(X @ W + st.ones(4, 1) @ b))
+    L = t.define("L", st.sum(st.tanh(st.sum(H, axis=1))))
+    f = t.compile(L, wrt=[W, b])
+    lines = [line.strip() for line in f.source.splitlines()]
+    assert lines[1:4] == ["t0 = (v0_X @ v1_W)", "t0 += v2_b", "v3_H = f_relu(t0)"]
+    assert f.source.count("@ v1_W") == 1 and "f_step(t0)" in f.source
+    assert f.source.count("f_tanh(") == 1 and f.source.count(".sum(axis=1") == 1
+    value, grads = f(**{n.name: t.value(n) for n in t.input_nodes})
+    g = t.grad(L)
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    for node, got in zip((W, b), grads, strict=True):
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+
+
+BROADCASTS = {
+    # a node that is a broadcast row, then used in a product
+    "row node": lambda t, p, q, b: st.sum(st.square(t.define("R", st.ones(3, 1) @ b) @ q.T)),
+    # the adjoint of a plain sum is the all-ones matrix: X.T @ 1 is a row sum
+    "sum of a product": lambda t, p, q, b: st.sum(p @ q),
+    "sum of a transpose": lambda t, p, q, b: st.sum((p @ q).T),
+    "column sums": lambda t, p, q, b: st.sum(st.square(st.sum(p @ q, axis=0))),
+    "row sums": lambda t, p, q, b: st.sum(st.tanh(st.sum(p @ q, axis=1))),
+    "two broadcasts": lambda t, p, q, b: st.sum(
+        st.exp(st.ones(3, 1) @ b + st.ones(3, 1) @ b) @ q.T
+    ),
+    "softmax node": lambda t, p, q, b: st.sum(
+        st.hadamard(t.define("P", st.softmax(p @ q + st.ones(3, 1) @ b)), p @ q)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROADCASTS))
+def test_compiled_broadcasts_equal_the_trace(case: str) -> None:
+    rng = np.random.default_rng(6)
+    t = st.Trace()
+    A = t.input("A", rng.standard_normal((3, 2)))
+    B = t.input("B", rng.standard_normal((2, 4)))
+    b = t.input("b", rng.standard_normal((1, 4)))
+    L = t.define("L", BROADCASTS[case](t, A, B, b))
+    wrt = [n for n in (A, B, b) if t.graph.index(n.name) in t.graph.ancestors([t.graph.index("L")])]
+    f = t.compile(L, wrt=wrt)
+    assert "np.ones" not in f.source
+    assert f.source.count("(v0_A @ v1_B)") <= 1  # a product is computed once
+    value, grads = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    g = t.grad(L)
+    for node, got in zip(wrt, grads, strict=True):
+        assert got.shape == node.shape and got.flags.writeable
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)

@@ -104,13 +104,186 @@ def test_shape_errors_name_both_shapes_and_hint_a_transpose() -> None:
     with pytest.raises(ShapeError) as err:
         t.define("z", W @ x)
     assert str(err.value) == "W @ x: (2, 3) @ (2, 1) do not align; W.T @ x would be (3, 1)"
-    with pytest.raises(ShapeError, match=r"W \+ x: \(2, 3\) \+ \(2, 1\) do not match"):
-        W + x
+    v = t.input("v", shape=(3, 1))
+    with pytest.raises(ShapeError, match=r"W \+ v: \(2, 3\) \+ \(3, 1\) do not match"):
+        W + v
     with pytest.raises(ShapeError, match="hadamard"):
         st.hadamard(W, x)
     with pytest.raises(ShapeError, match="not square"):
         st.trace(W)
     assert isinstance(ShapeError("x"), TraceError)
+
+
+def shape_case() -> tuple[st.Trace, dict[str, st.MatrixNode]]:
+    t = st.Trace()
+    names = {"W": (2, 3), "x": (3, 1), "c": (3, 1), "r": (1, 2), "A": (3, 3)}
+    return t, {n: t.input(n, shape=dims) for n, dims in names.items()}
+
+
+BROADCAST_NOTE = "(a row (1, k) or a column (N, 1) is broadcast over an (N, k) matrix)"
+SHAPE_ERRORS = {
+    # the issue's case: SymPy's W @ x meets a bad node c
+    "(W @ x) + c": (
+        lambda n: (n["W"] @ n["x"]) + n["c"],
+        f"W @ x + c: (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "c + (W @ x)": (
+        lambda n: n["c"] + (n["W"] @ n["x"]),
+        f"c + W @ x: (3, 1) + (2, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "(W @ x) - c": (
+        lambda n: (n["W"] @ n["x"]) - n["c"],
+        f"W @ x - c: (2, 1) - (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "c - (W @ x)": (
+        lambda n: n["c"] - (n["W"] @ n["x"]),
+        f"c - W @ x: (3, 1) - (2, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "(W @ x) + r, a transpose fits": (
+        lambda n: (n["W"] @ n["x"]) + n["r"],
+        "W @ x + r: (2, 1) + (1, 2) do not match; W @ x + r.T would be (2, 1)",
+    ),
+    "(W @ x) @ c": (
+        lambda n: (n["W"] @ n["x"]) @ n["c"],
+        "W @ x @ c: (2, 1) @ (3, 1) do not align; W @ x @ c.T would be (2, 3)",
+    ),
+    "W.T @ x, untransposed fits": (
+        lambda n: n["W"].T @ n["x"],
+        "W.T @ x: (3, 2) @ (3, 1) do not align; W @ x would be (2, 1)",
+    ),
+    "(W @ A) @ r, a node on the right": (
+        lambda n: (n["W"] @ n["A"]) @ n["r"],
+        "W @ A @ r: (2, 3) @ (1, 2) do not align",
+    ),
+    "(W @ x) * c (the matrix product)": (
+        lambda n: (n["W"] @ n["x"]) * n["c"],
+        "W @ x @ c: (2, 1) @ (3, 1) do not align; W @ x @ c.T would be (2, 3)",
+    ),
+    "2 W @ W": (
+        lambda n: 2 * n["W"] @ n["W"],
+        "2*W @ W: (2, 3) @ (2, 3) do not align; (2*W).T @ W would be (3, 3)",
+    ),
+    "tanh(W @ x) + c": (
+        lambda n: st.tanh(n["W"] @ n["x"]) + n["c"],
+        f"tanh(W @ x) + c: (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "W @ x + tanh(c)": (
+        lambda n: n["W"] @ n["x"] + st.tanh(n["c"]),
+        f"W @ x + tanh(c): (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "sigmoid(W) @ W": (
+        lambda n: st.sigmoid(n["W"]) @ n["W"],
+        "sigmoid(W) @ W: (2, 3) @ (2, 3) do not align; sigmoid(W).T @ W would be (3, 3)",
+    ),
+    "softmax(W @ x) - c": (
+        lambda n: st.softmax(n["W"] @ n["x"]) - n["c"],
+        f"softmax(W @ x) - c: (2, 1) - (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "a hadamard product": (
+        lambda n: st.hadamard(n["W"] @ n["x"], n["c"]),
+        "hadamard(W @ x, c): shapes (2, 1) and (3, 1) do not match",
+    ),
+    "hadamard(W @ x, c) @ W": (
+        lambda n: st.hadamard(n["x"], n["c"]) @ n["W"],
+        "x⊙c @ W: (3, 1) @ (2, 3) do not align",
+    ),
+    "an explicit matrix": (
+        lambda n: sympy.ImmutableMatrix([[1, 2, 3]]) + n["x"],
+        "Matrix([[1, 2, 3]]) + x: (1, 3) + (3, 1) do not match; "
+        "Matrix([[1, 2, 3]]) + x.T would be (1, 3)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_ERRORS))
+def test_every_matrix_operation_on_nodes_raises_symtraces_shape_error(case: str) -> None:
+    """Not SymPy's own ShapeError: symtrace's, naming both shapes and the operation."""
+    t, n = shape_case()
+    build, message = SHAPE_ERRORS[case]
+    with pytest.raises(ShapeError) as err:
+        t.define("z", build(n))
+    assert type(err.value) is ShapeError
+    assert str(err.value) == message
+
+
+# ---------------------------------------------------------------- broadcasting
+
+
+def test_a_bias_row_or_column_broadcasts_as_in_numpy() -> None:
+    """X @ W + b with a row b is X W + 1 b (the ones written for you), and a column
+    broadcasts across; the bias gradient is the batch sum."""
+    rng = np.random.default_rng(8)
+    t = st.Trace()
+    X, W = t.input("X", rng.standard_normal((4, 3))), t.input("W", rng.standard_normal((3, 2)))
+    b, c = t.input("b", rng.standard_normal((1, 2))), t.input("c", rng.standard_normal((4, 1)))
+    assert X @ W + b == X @ W + st.ones(4, 1) @ b
+    assert b + X @ W == X @ W + st.ones(4, 1) @ b
+    assert X @ W - b == X @ W - st.ones(4, 1) @ b
+    assert X @ W + c == X @ W + c @ st.ones(1, 2)
+    Z = t.define("Z", X @ W + b)
+    assert str(t).splitlines()[4].startswith("Z ∈ ℝ^{4×2} = X W + 1 b = [[")
+    L = t.define("L", st.sum(st.square(st.tanh(Z + c))))
+    g = t.grad(L)
+    assert np.allclose(g.value(b), g.value(Z).sum(axis=0, keepdims=True))
+    assert np.allclose(g.value(c), g.value(Z).sum(axis=1, keepdims=True))
+    want = np.tanh(t.value(X) @ t.value(W) + t.value(b) + t.value(c))
+    assert t.value(L) == pytest.approx(float(np.sum(want**2)), rel=1e-12)
+
+
+def test_only_rows_and_columns_broadcast() -> None:
+    t = st.Trace()
+    Z, r, c = t.input("Z", shape=(3, 2)), t.input("r", shape=(1, 3)), t.input("c", shape=(1, 1))
+    col, row = t.input("col", shape=(3, 1)), t.input("row", shape=(1, 2))
+    with pytest.raises(ShapeError, match=r"Z \+ r: \(3, 2\) \+ \(1, 3\) do not match"):
+        Z + r
+    with pytest.raises(ShapeError, match=r"Z \+ c: \(3, 2\) \+ \(1, 1\) do not match"):
+        Z + c  # a 1×1 matrix is not a scalar: write c[0, 0] * ones or use a scalar node
+    with pytest.raises(ShapeError, match=r"col \+ row: \(3, 1\) \+ \(1, 2\) do not match"):
+        col + row  # NumPy's outer sum: write col @ ones(1, 2) + ones(3, 1) @ row
+    with pytest.raises(ShapeError, match="hadamard"):
+        st.hadamard(Z, row)  # only + and - broadcast
+
+
+@hs.composite
+def broadcast_traces(draw: hs.DrawFn) -> st.Trace:
+    """A random (N, k) expression with a row or a column added or subtracted on either
+    side, through a random function, to a scalar loss."""
+    n, d, k = draw(hs.integers(2, 4)), draw(hs.integers(1, 3)), draw(hs.integers(2, 3))
+    elems = hs.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False)
+
+    def matrix(r: int, c: int) -> np.ndarray:
+        rows = hs.lists(hs.lists(elems, min_size=c, max_size=c), min_size=r, max_size=r)
+        return np.array(draw(rows), dtype=float)
+
+    t = st.Trace()
+    X, W = t.input("X", matrix(n, d)), t.input("W", matrix(d, k))
+    kind = draw(hs.sampled_from(["row", "column"]))
+    v = t.input("v", matrix(1, k) if kind == "row" else matrix(n, 1))
+    Z = X @ W
+    expr = draw(
+        hs.sampled_from(
+            [lambda: Z + v, lambda: v + Z, lambda: Z - v, lambda: v - Z, lambda: st.tanh(Z) + v]
+        )
+    )()
+    f = draw(hs.sampled_from([st.tanh, st.sigmoid, st.square, st.exp]))
+    H = t.define("H", f(expr))
+    t.define("L", st.sum(st.hadamard(H, st.tanh(H))))
+    return t
+
+
+@given(broadcast_traces())
+def test_broadcasts_match_entrywise_compiled_and_finite_differences(t: st.Trace) -> None:
+    g = t.grad("L")
+    f = t.compile("L")
+    value, compiled = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value("L"), rel=1e-12)
+    assert "np.ones" not in f.source
+    for node, got in zip(t.input_nodes, compiled, strict=True):
+        want = g.value(node)
+        assert want.shape == node.shape and got.shape == node.shape
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+        assert want == pytest.approx(entrywise_grad(t, "L", node.name), rel=1e-9, abs=1e-12)
+        assert want == pytest.approx(finite_diff(t, "L", node.name), rel=1e-5, abs=1e-7)
 
 
 def test_functions_work_on_scalars_too() -> None:

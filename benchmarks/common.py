@@ -31,12 +31,16 @@ def best_time(fn: Callable[[], Any], repeats: int = 5, min_time: float = 0.0) ->
 def interleaved_best(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
     """Best wall time of each function, the functions run in turn ``repeats`` times
     (a collection forced before each call), so a busy spell on a shared machine slows
-    every contender alike and the ratios stay meaningful."""
+    every contender alike and the ratios stay meaningful.  The order rotates from one
+    round to the next, so no contender always runs right after the same other one (whose
+    threads may still be spinning)."""
     best = dict.fromkeys(fns, math.inf)
     for fn in fns.values():  # warm up: first-call costs are not what is compared
         fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for k in range(repeats):
+        for name in names[k % len(names) :] + names[: k % len(names)]:
+            fn = fns[name]
             gc.collect()
             t0 = time.perf_counter()
             fn()

@@ -132,7 +132,7 @@ def _hint(op: str, a: Any, b: Any) -> str:
 def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
     """``a`` and ``b`` for ``a + b``, a row ``(1, k)`` or column ``(N, 1)`` broadcast over
     the other, an ``(N, k)`` matrix, as NumPy does: the row becomes ``1 b`` (``ones(N,
-    1) @ b``), the column ``c 1ᵀ`` (``c @ ones(1, k)``), so its VJP is the matrix
+    1) @ b``), the column ``c 1`` (``c @ ones(1, k)``), so its VJP is the matrix
     product's, the sum over the broadcast axis.  Other shapes are returned as they are.
 
     >>> Z, b = MatrixNode("Z", 3, 2, 1), MatrixNode("b", 1, 2, 1)
@@ -158,10 +158,16 @@ def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
 def _checked(op: str, a: Any, b: Any, build: Callable[[Any, Any], Any]) -> Any:
     """``build(a, b)``, SymPy's own operation, after a broadcast (``+``, ``-``); a shape
     mismatch is a :class:`~symtrace.errors.ShapeError` naming both shapes."""
+    x, y = a, b
     if op in "+-":
+        if is_matrix(a) != is_matrix(b):
+            m, k = (a, b) if is_matrix(a) else (b, a)
+            raise ShapeError(
+                f"{typed(a)} {op} {typed(b)}: a {_shape(m)} matrix and a scalar cannot be "
+                f"{'added' if op == '+' else 'subtracted'}; write {k} * st.ones{_shape(m)} "
+                f"for the matrix whose every entry is {k}"
+            )
         x, y = broadcast(a, b)
-    else:
-        x, y = a, b
     try:
         return build(x, y)
     except SympyShapeError:

@@ -7,6 +7,8 @@ CS224n, the matrix cookbook identities).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import sympy
@@ -114,10 +116,11 @@ def test_shape_errors_name_both_shapes_and_hint_a_transpose() -> None:
     assert isinstance(ShapeError("x"), TraceError)
 
 
-def shape_case() -> tuple[st.Trace, dict[str, st.MatrixNode]]:
+def shape_case() -> tuple[st.Trace, dict[str, Any]]:
     t = st.Trace()
     names = {"W": (2, 3), "x": (3, 1), "c": (3, 1), "r": (1, 2), "A": (3, 3)}
-    return t, {n: t.input(n, shape=dims) for n, dims in names.items()}
+    nodes = {n: t.input(n, shape=dims) for n, dims in names.items()}
+    return t, {**nodes, "s": t.input("s", 0.5)}
 
 
 BROADCAST_NOTE = "(a row (1, k) or a column (N, 1) is broadcast over an (N, k) matrix)"
@@ -191,6 +194,16 @@ SHAPE_ERRORS = {
         lambda n: sympy.ImmutableMatrix([[1, 2, 3]]) + n["x"],
         "Matrix([[1, 2, 3]]) + x: (1, 3) + (3, 1) do not match; "
         "Matrix([[1, 2, 3]]) + x.T would be (1, 3)",
+    ),
+    "a matrix and a scalar node": (
+        lambda n: n["s"] + n["x"],
+        "s + x: a (3, 1) matrix and a scalar cannot be added; write s * st.ones(3, 1) "
+        "for the matrix whose every entry is s",
+    ),
+    "a number minus a matrix": (
+        lambda n: 1 - st.tanh(n["W"]),
+        "1 - tanh(W): a (2, 3) matrix and a scalar cannot be subtracted; write 1 * "
+        "st.ones(2, 3) for the matrix whose every entry is 1",
     ),
 }
 

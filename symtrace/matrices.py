@@ -186,6 +186,8 @@ class Checked:
     expressions (``(A @ B) + (C @ D)``) is SymPy's own.
     """
 
+    __slots__ = ()
+
     _op_priority = 12.0
 
     def __matmul__(self, other: Any) -> Any:

@@ -39,7 +39,7 @@ from .errors import MissingValueError, ShapeError, UsageError
 from .graph import Graph
 from .matrices import FUNCTIONS, NUMERIC, evaluate, is_matrix, pullback
 
-__all__ = ["Code", "MatrixProgram", "assign", "compile_matrix_trace", "full"]
+__all__ = ["Code", "MatrixProgram", "assign", "compile_matrix_trace", "full", "owned"]
 
 
 _BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
@@ -56,12 +56,14 @@ class Code(str):
     ``actual`` that nothing else holds, so the statement that names it may work in
     place (``H = X @ W``; ``H += b``; ``np.tanh(H, out=H)``).  ``op`` and ``args``
     record an elementwise operation (``"+"``, ``"-"``, ``"*"``, ``"/"``, or a NumPy
-    ufunc's name) for that rewriting.
+    ufunc's name) for that rewriting.  ``owned`` says that a name holds an array the
+    program made (not an input's), so it may be handed back as a gradient as it is.
     """
 
     shape: Any
     actual: Any
     fresh: bool
+    owned: bool
     op: str | None
     args: tuple[Any, ...]
 
@@ -74,11 +76,13 @@ class Code(str):
         fresh: bool = False,
         op: str | None = None,
         args: tuple[Any, ...] = (),
+        owned: bool = False,
     ) -> Code:
         obj = super().__new__(cls, text)
         obj.shape = shape
         obj.actual = (shape if shape is not None else ()) if actual is None else actual
         obj.fresh = fresh
+        obj.owned = owned
         obj.op = op
         obj.args = args
         return obj
@@ -135,6 +139,13 @@ def _literal(a: Any) -> float | None:
         return float(str(a))
     except ValueError:
         return None
+
+
+def owned(code: Any) -> bool:
+    """Whether ``code`` is an array the program made (new, a name of one, or its ``.T``)."""
+    if not isinstance(code, Code):
+        return False
+    return code.fresh or code.owned or (code.op == ".T" and owned(code.args[0]))
 
 
 def _owns(a: Any, actual: Any) -> bool:
@@ -198,7 +209,7 @@ class _CodeOps:
     def temporary(self, code: Any) -> Code:
         name = f"t{next(self.count)}"
         assign(name, code, self.lines)
-        return Code(name, _shape_of(code), _actual(code))
+        return Code(name, _shape_of(code), _actual(code), owned=owned(code))
 
     def bind(self, code: Any) -> Any:
         if not isinstance(code, Code) or str(code).isidentifier() or _literal(code) is not None:
@@ -431,11 +442,12 @@ def _program_lines(
     inputs = [i for i in need if eqs[i].is_input]
     var = {i: _var(graph, i) for i in need}
     actual: dict[int, Any] = {}  # the shape a node's variable holds, if broadcast
+    made: set[int] = set()  # the nodes whose variable holds an array the program made
 
     def code_of(sym: Any) -> Code:
         i = graph.find(sym)
         assert i is not None
-        return Code(var[i], eqs[i].dims, actual.get(i))
+        return Code(var[i], eqs[i].dims, actual.get(i), owned=i in made)
 
     def scalar_code(expr: Any) -> Code:
         names = {s: sympy.Symbol(var[graph.find(s)]) for s in expr.free_symbols}  # type: ignore[index]
@@ -453,20 +465,23 @@ def _program_lines(
             code = evaluate(eq.definition, code_of, ops)
         assign(var[i], code, lines)
         actual[i] = _actual(code) if eq.dims is not None else None
+        if owned(code):
+            made.add(i)
 
     def write(i: int, a: Any) -> Any:
         if _literal(a) is not None and eqs[i].dims is None:
             return a  # the seed 1.0: multiplied away, not named
         name = f"{var[i]}_bar"
         assign(name, a, lines)
-        return Code(name, eqs[i].dims, _actual(a) if eqs[i].dims is not None else None)
+        shape = eqs[i].dims
+        return Code(name, shape, _actual(a) if shape is not None else None, owned=owned(a))
 
     def local(i: int) -> list[Code]:
         return [scalar_code(d) for d in graph.local_partials(i)]
 
     def pull(i: int, a: Any) -> list[Any]:
         eq = eqs[i]
-        out = Code(var[i], eq.dims, actual.get(i))
+        out = Code(var[i], eq.dims, actual.get(i), owned=i in made)
         got = pullback(eq.definition, a, out=out, lookup=code_of, ops=ops)
         return [got.get(graph.symbols[p]) for p in eq.parents]
 
@@ -490,6 +505,8 @@ def _program_lines(
             outs.append(f"np.zeros({dims!r})" if dims is not None else "0.0")
         elif dims is not None and _actual(adj[w]) != dims:  # a broadcast: as a full array
             outs.append(f"np.broadcast_to({adj[w]}, {dims!r}).copy()")
+        elif dims is not None and not owned(adj[w]):  # an input's array: never hand it out
+            outs.append(f"{adj[w]}.copy()")
         else:
             outs.append(str(adj[w]))
     lines.append(f"    return {var[output]}, [{', '.join(outs)}]")

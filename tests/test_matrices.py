@@ -810,3 +810,14 @@ def test_compiled_broadcasts_equal_the_trace(case: str) -> None:
     for node, got in zip(wrt, grads, strict=True):
         assert got.shape == node.shape and got.flags.writeable
         assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+
+
+def test_compiled_gradients_are_new_arrays_never_an_inputs() -> None:
+    """d/dA sum(A ⊙ B) is B itself: the program hands back a copy, not the caller's B."""
+    t = st.Trace()
+    A, B = t.input("A", np.ones((2, 2))), t.input("B", np.full((2, 2), 3.0))
+    f = t.compile(t.define("L", st.sum(st.hadamard(A, B))))
+    a, b = np.ones((2, 2)), np.full((2, 2), 3.0)
+    _, (dA, dB) = f(A=a, B=b)
+    assert dA.tolist() == b.tolist() and dB.tolist() == a.tolist()
+    assert not np.shares_memory(dA, b) and not np.shares_memory(dB, a)

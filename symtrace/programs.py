@@ -128,7 +128,10 @@ def _binary(op: str, a: Any, b: Any) -> Code:
                 return other if isinstance(other, Code) else Code(str(other))
     actual = tuple(np.broadcast_shapes(_actual(a), _actual(b)))
     shape = _shape_of(a) if _shape_of(a) is not None else _shape_of(b)
-    return Code(f"({a} {op} {b})", shape, actual, fresh=actual != (), op=op, args=(a, b))
+    text = f"({a} {op} {b})"
+    if actual == () and op in "+*" and isinstance(a, Code) and a.op == op:
+        text = f"{a[:-1]} {op} {b})"  # a long sum of numbers stays one flat sum
+    return Code(text, shape, actual, fresh=actual != (), op=op, args=(a, b))
 
 
 def _literal(a: Any) -> float | None:
@@ -155,26 +158,34 @@ def _owns(a: Any, actual: Any) -> bool:
 def assign(name: str, code: Any, lines: list[str]) -> None:
     """Append the statements that set ``name`` to ``code``, working in place on the
     first new array along the way: ``t = H * H``; ``np.subtract(1.0, t, out=t)``;
-    ``t *= H_bar`` for ``H_bar * (1.0 - H * H)`` (one array instead of three)."""
-    if isinstance(code, Code) and code.fresh:
-        if code.op in _BINARY:
+    ``t *= H_bar`` for ``H_bar * (1.0 - H * H)`` (one array instead of three).
+
+    The walk goes down the chain of new arrays iteratively (a sum of many terms is a
+    long chain), then writes the statements from the innermost out.
+    """
+    steps: list[str] = []  # the in-place statements, outermost first
+    while isinstance(code, Code) and code.fresh and code.op is not None:
+        op = code.op
+        if op in _BINARY:
             a, b = code.args
             if _owns(a, code.actual):
-                assign(name, a, lines)
-                lines.append(f"    {name} {code.op}= {b}")
-                return
+                steps.append(f"    {name} {op}= {b}")
+                code = a
+                continue
             if _owns(b, code.actual):
-                assign(name, b, lines)
-                if code.op in "+*":  # a + b == b + a and a * b == b * a exactly
-                    lines.append(f"    {name} {code.op}= {a}")
+                if op in "+*":  # a + b == b + a and a * b == b * a exactly
+                    steps.append(f"    {name} {op}= {a}")
                 else:
-                    lines.append(f"    np.{_BINARY[code.op]}({a}, {name}, out={name})")
-                return
-        elif code.op is not None and code.op.startswith("f_") and _owns(code.args[0], code.actual):
-            assign(name, code.args[0], lines)
-            lines.append(f"    {code.op}({name}, out={name})")
-            return
+                    steps.append(f"    np.{_BINARY[op]}({a}, {name}, out={name})")
+                code = b
+                continue
+        elif op.startswith("f_") and _owns(code.args[0], code.actual):
+            steps.append(f"    {op}({name}, out={name})")
+            code = code.args[0]
+            continue
+        break
     lines.append(f"    {name} = {code}")
+    lines.extend(reversed(steps))
 
 
 def full(a: Code) -> Code:

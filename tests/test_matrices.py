@@ -812,6 +812,22 @@ def test_compiled_broadcasts_equal_the_trace(case: str) -> None:
         assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
 
 
+def test_a_node_with_hundreds_of_consumers_compiles() -> None:
+    """Adjoints summed over 250 consumers (past Python's 200 nested parentheses): an
+    array's sum is accumulated in place, a number's is one flat sum."""
+    t = st.Trace()
+    A, s = t.input("A", np.full((2, 2), 0.1)), t.input("s", 0.3)
+    parts = [t.define(f"h{i}", st.sum(st.tanh(A * (s * (i + 1))))) for i in range(250)]
+    L = t.define("L", sympy.Add(*parts))
+    f = t.compile(L, wrt=[A, s])
+    assert "v0_A_bar += " in f.source
+    value, (dA, ds) = f(A=np.full((2, 2), 0.1), s=0.3)
+    g = t.grad(L)
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    assert dA == pytest.approx(g.value(A), rel=1e-12)
+    assert ds == pytest.approx(g.value(s), rel=1e-12)
+
+
 def test_compiled_gradients_are_new_arrays_never_an_inputs() -> None:
     """d/dA sum(A ⊙ B) is B itself: the program hands back a copy, not the caller's B."""
     t = st.Trace()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 Row = dict[str, str]
@@ -23,6 +26,78 @@ def best_time(fn: Callable[[], Any], repeats: int = 5, min_time: float = 0.0) ->
         best = min(best, time.perf_counter() - t0)
         k += 1
     return best
+
+
+def interleaved_best(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Best wall time of each function, the functions run in turn ``repeats`` times
+    (a collection forced before each call), so a busy spell on a shared machine slows
+    every contender alike and the ratios stay meaningful.  The order rotates from one
+    round to the next, so no contender always runs right after the same other one (whose
+    threads may still be spinning)."""
+    best = dict.fromkeys(fns, math.inf)
+    for fn in fns.values():  # warm up: first-call costs are not what is compared
+        fn()
+    names = list(fns)
+    for k in range(repeats):
+        for name in names[k % len(names) :] + names[: k % len(names)]:
+            fn = fns[name]
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+_OPENBLAS_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+
+
+def _openblas() -> Any:
+    """The OpenBLAS library loaded in this process (NumPy's wheels ship one), or None."""
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return None
+    paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1]}
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        for setter in _OPENBLAS_SETTERS:
+            if hasattr(lib, setter):
+                return getattr(lib, setter), getattr(lib, setter.replace("set_", "get_"), None)
+    return None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[str]:
+    """NumPy's BLAS limited to ``n`` threads while the block runs; yields how it was set
+    (or that it could not be).  threadpoolctl is used where it is installed, otherwise
+    the thread setter of the OpenBLAS that NumPy loaded."""
+    import numpy  # noqa: F401  (its BLAS must be loaded to be found)
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is not None:
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield "threadpoolctl"
+        return
+    found = _openblas()
+    if found is None:
+        yield "not set: neither threadpoolctl nor an OpenBLAS was found"
+        return
+    setter, getter = found
+    before = getter() if getter is not None else None
+    setter(n)
+    try:
+        yield "the thread setter of the OpenBLAS NumPy loaded"
+    finally:
+        if before is not None:
+            setter(before)
 
 
 def loop_time(fn: Callable[[], Any], calls: int = 200, repeats: int = 5) -> float:

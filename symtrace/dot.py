@@ -3,8 +3,10 @@
 :func:`to_dot` (``Trace.to_dot``) needs nothing but symtrace: it returns DOT text whose
 nodes show each node's name, definition and value (and, given a
 :class:`~symtrace.Gradient`, its adjoint), and whose edges carry the local partials.
-Inputs are boxes, outputs double octagons, everything else ellipses.  The text is
-deterministic (evaluation order).
+Inputs are boxes, outputs double octagons, everything else ellipses.  The nodes of one
+neuron and of one layer are drawn in a box (a Graphviz cluster) when their names say so
+(``z1_2``, ``h1_2``: :data:`LAYER_NEURON`) or when the ``clusters`` option chooses them.
+The text is deterministic (evaluation order).
 
 >>> from symtrace import Trace
 >>> t = Trace()
@@ -34,8 +36,10 @@ with its ``graph`` and ``cache``) or DOT text.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -56,7 +60,16 @@ from .evaluation import ValueCache, local_partial_values
 from .graph import Graph as EquationGraph
 from .matrices import Bar, pullback
 
-__all__ = ["DOT_OPTIONS", "Drawable", "Graph", "graph", "render", "to_dot", "to_svg"]
+__all__ = [
+    "DOT_OPTIONS",
+    "LAYER_NEURON",
+    "Drawable",
+    "Graph",
+    "graph",
+    "render",
+    "to_dot",
+    "to_svg",
+]
 
 NUMERIC_ABOVE = 25
 """Graphs of more nodes than this get numeric labels by default (``"auto"``): symbolic
@@ -72,6 +85,7 @@ DOT_OPTIONS: dict[str, Any] = {
     "precision": nt.DEFAULT_PRECISION,
     "rankdir": "LR",
     "name": "symtrace",
+    "clusters": "auto",
 }
 """Options of :func:`to_dot` and their defaults.
 
@@ -89,14 +103,31 @@ DOT_OPTIONS: dict[str, Any] = {
 * ``outputs``: nodes drawn as outputs (default: the Gradient's output, or else every
   node that no other node uses);
 * ``precision``: significant digits;  ``rankdir``: Graphviz layout direction;
-  ``name``: the graph's name.
+  ``name``: the graph's name;
+* ``clusters``: boxes around the nodes of one layer and one neuron (Graphviz
+  clusters).  ``"auto"`` (default) groups by the naming convention of
+  :data:`LAYER_NEURON`: ``z1_2``, ``h1_2``, ``b1_2`` and ``w1_2_3`` are neuron 2 of
+  layer 1; ``"none"`` draws no boxes; a mapping from a title (or a tuple of nested
+  titles, ``("layer 1", "neuron 2")``) to nodes, or a function from a node's name to
+  its title, tuple of titles or ``None``, chooses them.  A node in no cluster whose
+  every consumer is in one cluster joins it (a neuron's products, partial sums and
+  weights, when only its output is named).
 """
+
+LAYER_NEURON = re.compile(r"([^\W\d_]+)(\d+)_(\d+)(?:_\d+)*")
+"""The names ``clusters="auto"`` groups: letters, the layer number, ``_``, the neuron
+number, optionally more ``_``-numbers (``w1_2_3``: layer 1, neuron 2, from input 3)."""
 
 _LABEL_CHOICES = ("auto", "both", "symbolic", "numeric", "none")
 _HIGHLIGHT = 'color="#dc2626", penwidth=2.5'
 _INPUT = 'shape=box, style=filled, fillcolor="#dbeafe"'
 _OUTPUT = 'shape=doubleoctagon, style=filled, fillcolor="#fde68a"'
 _INNER = "shape=ellipse"
+_CLUSTER = (  # a layer, a neuron (and anything nested deeper)
+    'style="rounded,filled"; fillcolor="#f8fafc"; color="#94a3b8"; labeljust=l; '
+    'fontname="Helvetica"',
+    'style="rounded,dashed"; color="#64748b"; labeljust=l; fontname="Helvetica"; fontsize=11',
+)
 
 
 class Drawable(Protocol):
@@ -127,7 +158,17 @@ def _check_rankdir(what: str, key: str, value: Any) -> None:
         raise OptionValueError(f"{what}: {key} must be 'LR', 'RL', 'TB' or 'BT', got {value!r}")
 
 
+def _check_clusters(what: str, key: str, value: Any) -> None:
+    if value in ("auto", "none") or isinstance(value, Mapping) or callable(value):
+        return
+    raise OptionValueError(
+        f"{what}: {key} must be 'auto', 'none', a mapping from titles to nodes or a "
+        f"function from a node's name to a title, got {value!r}"
+    )
+
+
 _RULES: dict[str, nt.Rule] = {
+    "clusters": _check_clusters,
     "edge_labels": nt.one_of(*_LABEL_CHOICES),
     "adjoints": nt.one_of(*_LABEL_CHOICES),
     "precision": nt.check_precision,
@@ -156,6 +197,84 @@ def _float(fn: Any, *args: Any) -> Any:
     except EvaluationError:
         return None
     return v if isinstance(v, np.ndarray) else float(v)
+
+
+_MARK = 0xF0000
+"""Names in a printed template are marks in Unicode's private use area (never in an
+identifier, so never in a node's name), replaced by the names afterwards."""
+
+
+def _mark(k: int) -> sympy.Symbol:
+    return sympy.Symbol(chr(_MARK + k))
+
+
+class _Text:
+    """Names and definitions of one graph as text, printed once per expression shape.
+
+    SymPy's printer orders terms and factors by comparing node names, so two
+    definitions print alike, names apart, when they have one structure and their
+    names are in the same alphabetical order (``sin(v3) + v3`` and ``sin(v8) + v8``).
+    Each such family is printed once with marks for names; a node's text is the
+    template with its own names put in.  Printing each of 100,000 nodes would take a
+    minute; this takes a dictionary lookup per node.
+    """
+
+    def __init__(self, graph: EquationGraph) -> None:
+        self.graph = graph
+        self.names: dict[int, str] = {}
+        self.templates: dict[tuple[Any, ...], str] = {}
+
+    def name(self, i: int) -> str:
+        text = self.names.get(i)
+        if text is None:
+            text = self.names[i] = nt.name(self.graph.symbols[i], "text")
+        return text
+
+    def with_names(self, template: str, nodes: list[int]) -> str:
+        """``template`` with mark ``k`` replaced by the name of ``nodes[k]``."""
+        return template.translate({_MARK + k: self.name(i) for k, i in enumerate(nodes)})
+
+    def heads(self, fn: Any, y: int, x: int) -> str:
+        """``fn(node y, node x, "text")`` (``∂y/∂x``, ``dy/dx``), from one template."""
+        key = ("head", fn)
+        template = self.templates.get(key)
+        if template is None:
+            template = self.templates[key] = fn(_mark(0), _mark(1), "text")
+        return self.with_names(template, [y, x])
+
+    def definition(self, i: int) -> str:
+        eq = self.graph.equations[i]
+        if eq.definition is None or eq.kind == "matrix":
+            return nt.expr(eq.rhs, "text")
+        syms = self.graph.symbols
+        ranked = sorted(eq.parents, key=lambda p: syms[p].name)
+        key = _structure(eq.definition, {syms[p]: k for k, p in enumerate(ranked)})
+        template = self.templates.get(key)
+        if template is None:
+            marks = {syms[p]: _mark(k) for k, p in enumerate(ranked)}
+            with sympy.evaluate(False):  # the definition as it is, names apart (log(exp(a)) stays)
+                marked = eq.definition.xreplace(marks)
+            template = self.templates[key] = nt.expr(marked, "text")
+        return self.with_names(template, ranked)
+
+
+def _structure(e: sympy.Basic, rank: dict[sympy.Basic, int]) -> tuple[Any, ...]:
+    """A key equal for two expressions exactly when they are one tree, operation for
+    operation and constant for constant, with the nodes of equal ``rank`` in the same
+    places (preorder, iterative)."""
+    out: list[Any] = []
+    stack: list[Any] = [e]
+    while stack:
+        node = stack.pop()
+        k = rank.get(node)
+        if k is not None:
+            out.append(k)
+        elif not isinstance(node, sympy.Basic) or not node.args:
+            out.append((type(node), node, str(node) if isinstance(node, sympy.Float) else ""))
+        else:
+            out.append((type(node), len(node.args)))
+            stack.extend(reversed(node.args))
+    return tuple(out)
 
 
 def to_dot(
@@ -196,14 +315,95 @@ def to_dot(
     outputs = _outputs(graph, gradient, o["outputs"])
     lines = _preamble(o)
     edges = []
+    text = _Text(graph)
+    fvals = _floats(cache, len(graph))
+    nodes = []
     for eq in graph.equations:
-        label = _node_label(graph, cache, eq.index, gradient, o)
+        label = _node_label(text, fvals, eq.index, gradient, o)
         style = _OUTPUT if eq.index in outputs else _INPUT if eq.is_input else _INNER
         if eq.index in o["highlight"]:
             style += ", " + _HIGHLIGHT
-        lines.append(f"  n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
-        edges += _edges(graph, cache, eq.index, o)
+        nodes.append(f"n{eq.index} [label={quote(chr(10).join(label))}, {style}];")
+        edges += _edges(text, fvals, eq.index, o)
+    lines += _grouped(nodes, _clusters(graph, o["clusters"]))
     return "\n".join([*lines, *edges, "}"])
+
+
+Titles = tuple[str, ...]
+
+
+def _clusters(graph: EquationGraph, chosen: Any) -> list[Titles]:
+    """Each node's cluster, as the titles from the outermost box in (``()``: none)."""
+    n = len(graph)
+    own: list[Titles] = [()] * n
+    if isinstance(chosen, Mapping):
+        for title, members in chosen.items():
+            if isinstance(members, str | sympy.Basic):
+                members = [members]
+            for node in members:
+                own[graph.index(node)] = _titles(title)
+    elif callable(chosen):
+        for i, eq in enumerate(graph.equations):
+            got = chosen(eq.name)
+            own[i] = () if got is None else _titles(got)
+    elif chosen == "auto":
+        for i, eq in enumerate(graph.equations):
+            m = LAYER_NEURON.fullmatch(eq.name)
+            if m is not None:
+                own[i] = (f"layer {int(m.group(2))}", f"neuron {int(m.group(3))}")
+    if not any(own):
+        return own
+    for i in reversed(range(n)):  # consumers first: a neuron's insides join it
+        users = graph.consumers[i]
+        if not own[i] and users and all(own[c] == own[users[0]] for c in users):
+            own[i] = own[users[0]]
+    return own
+
+
+def _titles(title: Any) -> Titles:
+    """A cluster given as a title or a tuple of nested titles, as a tuple of strings."""
+    titles = tuple(title) if isinstance(title, tuple | list) else (title,)
+    if not titles or not all(isinstance(t, str) and t for t in titles):
+        raise OptionValueError(
+            "to_dot(): a cluster is a non-empty title or a tuple of titles "
+            f"(('layer 1', 'neuron 2')), got {title!r}"
+        )
+    return titles
+
+
+def _grouped(nodes: list[str], clusters: list[Titles]) -> list[str]:
+    """The node statements, each cluster's in one ``subgraph cluster_k`` (nested by
+    titles), clusters in the order their first node comes."""
+    first: dict[Titles, int] = {}
+    for i, titles in enumerate(clusters):
+        for depth in range(1, len(titles) + 1):
+            first.setdefault(titles[:depth], i)
+    order = sorted(
+        range(len(nodes)),
+        key=lambda i: ([first[clusters[i][:d]] for d in range(1, len(clusters[i]) + 1)], i),
+    )
+    out: list[str] = []
+    open_: list[str] = []
+    ids = {titles: k for k, titles in enumerate(first)}
+    for i in order:
+        titles = clusters[i]
+        keep = 0
+        while keep < len(open_) and keep < len(titles) and open_[keep] == titles[keep]:
+            keep += 1
+        while len(open_) > keep:
+            open_.pop()
+            out.append("  " * (len(open_) + 1) + "}")
+        while len(open_) < len(titles):
+            depth = len(open_) + 1
+            pad = "  " * depth
+            out.append(f"{pad}subgraph cluster_{ids[titles[:depth]]} {{")
+            out.append(f"{pad}  label={quote(titles[depth - 1])}; {_CLUSTER[min(depth, 2) - 1]};")
+            open_.append(titles[depth - 1])
+        out.append("  " * (len(open_) + 1) + nodes[i])
+    while open_:
+        open_.pop()
+        out.append("  " * (len(open_) + 1) + "}")
+    return out
 
 
 def _highlighted(graph: EquationGraph, chosen: Any) -> tuple[set[int], set[tuple[int, int]] | None]:
@@ -261,43 +461,53 @@ def _preamble(o: dict[str, Any]) -> list[str]:
     ]
 
 
+def _floats(cache: ValueCache, n: int) -> list[Any]:
+    """Every node's value (``None`` where it has none), in one forward sweep when it can."""
+    try:
+        return list(cache.floats(range(n)))
+    except EvaluationError:  # an input without a value, a value that is not real
+        return [cache.value_or_none(i) for i in range(n)]
+
+
 def _node_label(
-    graph: EquationGraph,
-    cache: ValueCache,
+    text: _Text,
+    fvals: list[Any],
     i: int,
     gradient: Gradient | Tangents | None,
     o: dict[str, Any],
 ) -> list[str]:
     """The lines of node ``i``'s label: name and definition, value, adjoint or tangent."""
+    graph = text.graph
     eq, precision = graph.equations[i], o["precision"]
-    name = nt.name(eq.symbol, "text")
+    name = text.name(i)
     if eq.dims is not None:
         name += " ∈ " + nt.shape(eq.dims, "text")
     if eq.definition is None:
         label = [f"{name} (input)"]
     elif o["definitions"]:
-        label = [f"{name} = {nt.expr(eq.definition, 'text')}"]
+        label = [f"{name} = {text.definition(i)}"]
     else:
         label = [name]
     if o["values"]:
-        value = cache.value_or_none(i)
+        value = fvals[i]
         if value is not None:
             label.append(f"= {nt.number(value, precision)}")
     if gradient is not None and i < gradient.size and o["adjoints"] != "none":
-        sym, anchor = eq.symbol, graph.symbols[gradient.anchor]
+        sym, anchor = eq.symbol, gradient.anchor
         if isinstance(gradient, Gradient):
-            head = nt.derivative(anchor, sym, "text")
+            head = text.heads(nt.derivative, anchor, i)
         else:
-            head = nt.derivative(sym, anchor, "text")
+            head = text.heads(nt.derivative, i, anchor)
         dval = _float(gradient.value, sym)
         names = o["hand"]
-        text = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
-        label.append(f"{head} = {text}")
+        shown = _labelled(lambda: nt.hand(gradient[sym], names), dval, o["adjoints"], precision)
+        label.append(f"{head} = {shown}")
     return label
 
 
-def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -> list[str]:
+def _edges(text: _Text, fvals: list[Any], i: int, o: dict[str, Any]) -> list[str]:
     """The edges into node ``i``, from each parent, labelled with the local partial."""
+    graph = text.graph
     eq, how = graph.equations[i], o["edge_labels"]
     if eq.is_input:
         return []
@@ -315,21 +525,24 @@ def _edges(graph: EquationGraph, cache: ValueCache, i: int, o: dict[str, Any]) -
             for p in eq.parents
         ]
     values: tuple[float, ...] | None = None
-    if how in ("both", "numeric"):
+    if how in ("both", "numeric") and all(fvals[p] is not None for p in eq.parents):
         try:
-            values = local_partial_values(graph, i, cache.floats([i]))
+            values = local_partial_values(graph, i, fvals)
         except EvaluationError:
             values = None
     out = []
-    syms, lit = graph.symbols, o["highlight"]
-    for k, (p, local) in enumerate(zip(eq.parents, graph.local_partials(i), strict=True)):
+    lit = o["highlight"]
+    for k, p in enumerate(eq.parents):
         attrs = []
         if how != "none":
             v = values[k] if values is not None else None
-            text = _labelled(
-                lambda local=local: nt.hand_local(local, o["hand"]), v, how, o["precision"]
+            shown = _labelled(
+                lambda k=k: nt.hand_local(graph.local_partials(i)[k], o["hand"]),
+                v,
+                how,
+                o["precision"],
             )
-            attrs.append(f"label={quote(nt.partial(syms[i], syms[p], 'text') + ' = ' + text)}")
+            attrs.append(f"label={quote(text.heads(nt.partial, i, p) + ' = ' + shown)}")
         path = o["highlight_edges"]
         if (p, i) in path if path is not None else p in lit and i in lit:
             attrs.append(_HIGHLIGHT)

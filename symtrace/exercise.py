@@ -722,6 +722,8 @@ def _toml_value(v: Any) -> str:
         return str(int(v))
     if isinstance(v, float):
         return repr(v)
+    if isinstance(v, list | tuple):  # a matrix: a list of rows
+        return "[" + ", ".join(_toml_value(e) for e in v) + "]"
     return _toml_string(str(v))
 
 
@@ -752,7 +754,9 @@ class Key:
     """A teacher's key: the exercise (with the correct answers' keys in ``[answers]``),
     each answer's ``points`` (default 1), the ``credit`` share per verdict (``correct`` 1,
     ``carried`` and ``wrong`` 0 unless ``[credit]`` says otherwise), the ``assignment``
-    id and ``seed`` (for variants) and the raw ``[variants]`` table.
+    id and ``seed`` (for variants) and the raw ``[variants]`` table; ``ranges`` holds
+    the values each varying input may take, ``shapes`` the shape of each varying
+    *matrix* input (every entry drawn from its range).
 
     >>> key = loads_key('''
     ... assignment = "hw3"
@@ -781,15 +785,20 @@ class Key:
     text: str = ""
     ranges: dict[str, tuple[Fraction, ...]] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict, repr=False)
+    shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def with_inputs(self, values: Mapping[str, Fraction | int]) -> Key:
+    def with_inputs(self, values: Mapping[str, Any]) -> Key:
         """The same key with other input values (a student's variant), checked as the
-        key itself was; ``values`` are exact numbers."""
+        key itself was; ``values`` are exact numbers, or for a matrix input a list of
+        rows of exact numbers."""
         inputs = dict(self.data.get("inputs", {}))
         for name, value in values.items():
             if name not in inputs:
                 raise ExerciseError(f"{self.source}: {name!r} is not an input of the key")
-            inputs[name] = _exact_text(Fraction(value))
+            if isinstance(value, list):
+                inputs[name] = [[_exact_text(Fraction(v)) for v in row] for row in value]
+            else:
+                inputs[name] = _exact_text(Fraction(value))
         data = {k: v for k, v in self.data.items() if k in _TOP_KEYS}
         data["inputs"] = inputs
         return replace(self, exercise=_exercise(data, _Locator(self.text, self.source)))
@@ -871,13 +880,22 @@ def loads_key(text: str, source: str = "<string>") -> Key:
     variants = dict(_table(data, "variants", source, required=False))
     inputs = dict(_table(data, "inputs", source, required=True))
     ranges: dict[str, tuple[Fraction, ...]] = {}
+    shapes: dict[str, tuple[int, int]] = {}
     for name, raw in [*inputs.items(), *variants.items()]:
         if isinstance(raw, dict | list):  # a range or choices: the first value stands in
             table = "inputs" if name in inputs and raw is inputs[name] else "variants"
             if name not in inputs:
                 raise loc.error(table, name, f"[variants] {name!r} is not an input")
+            if table == "inputs" and (_rows_of(raw) or _is_shape(raw)):
+                continue  # a matrix input (a list of rows) or a symbolic one
+            shape = _ranged_shape(name, raw, inputs[name], table, loc)
+            if shape is not None:  # every entry of a matrix input drawn from the range
+                if isinstance(raw, dict):
+                    raw = raw.get("choices", {k: v for k, v in raw.items() if k != "shape"})
+                shapes[name] = shape
             ranges[name] = _choices(name, raw, loc, table)
-            inputs[name] = _exact_text(ranges[name][0])
+            stand_in = _exact_text(ranges[name][0])
+            inputs[name] = stand_in if shape is None else [[stand_in] * shape[1]] * shape[0]
     exercise_data["inputs"] = inputs
     exercise = _exercise(exercise_data, loc)
     if not exercise.answers:
@@ -889,9 +907,12 @@ def loads_key(text: str, source: str = "<string>") -> Key:
         points[k] = _share(raw, "points", k, loc, upper=None)
     credit = {"correct": 1.0} | {v: 0.0 for v in CREDIT_VERDICTS}
     for k, raw in _table(data, "credit", source, required=False).items():
-        if k not in CREDIT_VERDICTS:
+        if k not in CREDIT_VERDICTS and k != "entries":
             raise loc.error(
-                "credit", k, f"unknown verdict {k!r} in [credit]; use {', '.join(CREDIT_VERDICTS)}"
+                "credit",
+                k,
+                f"unknown verdict {k!r} in [credit]; use {', '.join(CREDIT_VERDICTS)} "
+                "(or entries, the share a partly right matrix earns per right entry)",
             )
         credit[k] = _share(raw, "credit", k, loc, upper=1.0)
     assignment = data.get("assignment")
@@ -901,7 +922,54 @@ def loads_key(text: str, source: str = "<string>") -> Key:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise loc.error("", "seed", "'seed' must be an integer")
     options = {k: v for k, v in variants.items() if k not in ranges}
-    return Key(exercise, points, credit, assignment, seed, options, text, ranges, exercise_data)
+    return Key(
+        exercise, points, credit, assignment, seed, options, text, ranges, exercise_data, shapes
+    )
+
+
+def _rows_of(raw: Any) -> bool:
+    """Whether ``raw`` is a matrix written as a TOML array of rows (``[[1, 2], [3, 4]]``)."""
+    return isinstance(raw, list) and bool(raw) and all(isinstance(r, list) for r in raw)
+
+
+def _is_shape(raw: Any) -> bool:
+    """Whether ``raw`` is a symbolic matrix input, ``{shape = [r, c]}``."""
+    return isinstance(raw, dict) and set(raw) == {"shape"}
+
+
+def _ranged_shape(
+    name: str, raw: Any, current: Any, table: str, loc: _Locator
+) -> tuple[int, int] | None:
+    """The shape of a matrix input whose entries vary (``None`` for a scalar one): in
+    ``[inputs]``, ``{shape = [r, c], min = .., max = .., step = ..}`` or ``{shape = [r,
+    c], choices = [..]}``; in ``[variants]``, a range or choices for an input that
+    ``[inputs]`` gives as a matrix (its shape)."""
+    if table == "variants":
+        if not _rows_of(current):
+            return None
+        if isinstance(raw, dict) and "shape" in raw:
+            raise loc.error(table, name, f"[variants] {name!r}: the shape is the input's own")
+        return (len(current), len(current[0]))
+    if not (isinstance(raw, dict) and "shape" in raw):
+        return None
+    shape = raw["shape"]
+    rest = set(raw) - {"shape"}
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(type(d) is int and 1 <= d <= 1_000 for d in shape)
+        and shape[0] * shape[1] <= MAX_INPUT_ENTRIES
+    ) or not (rest == {"choices"} or (rest and rest <= {"min", "max", "step"})):
+        raise loc.error(
+            table,
+            name,
+            f"input {name!r}: a matrix whose entries vary is {{shape = [rows, cols], min = .., "
+            f"max = .., step = ..}} or {{shape = [rows, cols], choices = [..]}} (at most "
+            f"{MAX_INPUT_ENTRIES:,} entries), got {raw!r}",
+        )
+    if rest == {"choices"} and not isinstance(raw["choices"], list):
+        raise loc.error(table, name, f"input {name!r}: choices = [..] is a list of numbers")
+    return (shape[0], shape[1])
 
 
 #: The most values one input's range may have.
@@ -992,6 +1060,11 @@ def _share(raw: Any, table: str, key: str, loc: _Locator, upper: float | None) -
     return value
 
 
+def _as_written(v: Any) -> Any:
+    """A submission's input as written: text, a matrix as a list of rows of texts."""
+    return [_as_written(e) for e in v] if isinstance(v, list) else str(v)
+
+
 def load_submission(path: str | Path) -> Submission:
     """Read a submission file (see :func:`loads_submission`)."""
     text, source = _file_text(path)
@@ -1030,7 +1103,7 @@ def loads_submission(text: str, source: str = "<string>") -> Submission:
         source,
         lines,
         columns,
-        None if inputs is None else {k: str(v) for k, v in inputs.items()},
+        None if inputs is None else {k: _as_written(v) for k, v in inputs.items()},
         None if define is None else {k: str(v) for k, v in define.items()},
         strings["assignment"],
         strings["name"],

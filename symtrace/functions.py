@@ -43,6 +43,7 @@ from .matrices import (
     Sum,
     SumAxis,
     is_matrix,
+    typed,
 )
 
 __all__ = [
@@ -212,7 +213,8 @@ def abs(x: Any) -> Any:
 def _same_shape(op: str, a: Any, b: Any) -> None:
     if tuple(a.shape) != tuple(b.shape):
         raise ShapeError(
-            f"{op}({a}, {b}): shapes {tuple(a.shape)} and {tuple(b.shape)} do not match"
+            f"{op}({typed(a)}, {typed(b)}): shapes {tuple(a.shape)} and {tuple(b.shape)} "
+            "do not match"
         )
 
 

@@ -193,9 +193,9 @@ def _worksheet(
 # ------------------------------------------------------------------------ templates
 
 TEMPLATES = ("neuron", "scalar-mlp", "scalar-softmax")
-"""``symtrace new --template``: the shapes courses set, written with scalar nodes (so that
-``symtrace grade``, ``sheet`` and ``variants`` take them), values out of saturation.  The
-matrix forms are :data:`symtrace.templates.TEMPLATES`."""
+"""``symtrace new --template``: the shapes courses set, written with scalar nodes (every
+answer one number), values out of saturation.  The matrix forms are
+:data:`symtrace.templates.TEMPLATES`."""
 
 _TEMPLATE_TITLES = {
     "neuron": "One neuron: weighted sum, sigmoid, squared error",

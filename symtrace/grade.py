@@ -49,18 +49,21 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy
 
 from .check import Answer, Report, parse_key, read_claim
 from .check.lenient import normalise
-from .check.matrix import scalar_report
-from .errors import ExerciseError, ParseError, SymtraceError
+from .check.matrix import MatrixAnswer, MatrixReport, latex_matrix, read_matrix_claim
+from .errors import ExerciseError, MissingValueError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
+from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .notation import as_written, latex_escape, number
 from .parsing import parse_expression
 from .variants import variant_key
@@ -103,7 +106,7 @@ class Line:
     explanation: str = ""
     read_as: str | None = None
     mistake: str | None = None
-    answer: Answer | None = None
+    answer: Answer | MatrixAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class Graded:
     student: str | None
     lines: tuple[Line, ...] = ()
     flags: tuple[str, ...] = ()
-    report: Report | None = None
+    report: Report | MatrixReport | None = None
     error: str | None = None
     max_points: float = 0.0
 
@@ -158,6 +161,11 @@ class Graded:
             if self.report is not None
             else {"schema": "symtrace.report/1", "source": self.source}
         )
+        if isinstance(self.report, MatrixReport):
+            by_key = {line.key: line for line in self.lines}
+            for answer in data["answers"]:
+                line = by_key[answer["key"]]
+                answer.update(claimed=line.claimed, points=line.points, max_points=line.max_points)
         asked = len(self.lines)
         data.update(
             student=self.student,
@@ -170,7 +178,11 @@ class Graded:
             flags=list(self.flags),
             error=self.error,
             unreadable=[
-                {"key": line.key, "claimed": str(line.claimed), "explanation": line.explanation}
+                {
+                    "key": line.key,
+                    "claimed": _written(line.claimed),
+                    "explanation": line.explanation,
+                }
                 for line in self.lines
                 if line.verdict == "unreadable"
             ],
@@ -205,6 +217,10 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
             flags.append(f"{sub_key!r} answers {by_quantity[quantity]!r} twice; the first counts")
         else:
             given[by_quantity[quantity]] = (sub_key, raw)
+    if not submission.answers:
+        flags.append("the [answers] table is empty or missing: nothing was answered")
+    if graph.has_matrices:
+        return _grade_matrix(key, submission, given, flags)
     readable: dict[str, Any] = {}
     lines: dict[str, Line] = {}
     read_as: dict[str, str] = {}
@@ -221,18 +237,16 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
         readable[k] = text
         if isinstance(raw, str) and text != raw.strip():
             read_as[k] = text
-    report = scalar_report(
-        ex.trace.check(
-            readable,
-            output=output,
-            rel_tol=ex.rel_tol,
-            abs_tol=ex.abs_tol,
-            title=ex.title,
-            source=submission.source,
-            follow_rounding=True,
-        ),
-        "symtrace grade",
+    report = ex.trace.check(
+        readable,
+        output=output,
+        rel_tol=ex.rel_tol,
+        abs_tol=ex.abs_tol,
+        title=ex.title,
+        source=submission.source,
+        follow_rounding=True,
     )
+    assert isinstance(report, Report)  # a scalar trace's
     answers = []
     for answer in report.values():
         weight = key.points[answer.key]
@@ -267,17 +281,94 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
         report.source,
         max_points=key.max_points,
     )
-    if not submission.answers:
-        flags.append("the [answers] table is empty or missing: nothing was answered")
+    return _graded(key, submission, lines, flags, scored)
+
+
+def _graded(
+    key: Key,
+    submission: Submission,
+    lines: Mapping[str, Line],
+    flags: list[str],
+    report: Report | MatrixReport,
+) -> Graded:
+    """The graded submission: its lines in the key's order."""
+    questions = key.exercise.answers
     return Graded(
         submission.source,
         submission.student,
-        tuple(lines[k] for k in ex.answers),
+        tuple(lines[k] for k in questions),
         tuple(flags),
-        scored,
+        report,
         None,
         key.max_points,
     )
+
+
+def _grade_matrix(
+    key: Key, submission: Submission, given: Mapping[str, tuple[str, Any]], flags: list[str]
+) -> Graded:
+    """:func:`grade` for a key with matrix nodes: each answer a matrix literal or a
+    formula, judged by :func:`~symtrace.check.matrix.check_matrix`; a wrong matrix of the
+    right shape earns its share of right entries (times ``[credit] entries``, default 1)
+    when that is more than its verdict's credit."""
+    ex = key.exercise
+    graph = ex.trace.graph
+    lines: dict[str, Line] = {}
+    readable: dict[str, Any] = {}
+    for k in ex.answers:
+        weight = key.points[k]
+        raw = given.get(k, (k, None))[1]
+        if raw is None or (isinstance(raw, str | list) and not _filled(raw)):
+            lines[k] = Line(k, "blank", 0.0, weight, raw, "blank: no answer given")
+            continue
+        problem = _problem(partial(read_matrix_claim, graph, k, raw))
+        if problem is not None:
+            lines[k] = Line(k, "unreadable", 0.0, weight, raw, f"unreadable: {problem}")
+            continue
+        readable[k] = raw
+    report = ex.trace.check(
+        readable,
+        output=ex.output,
+        rel_tol=ex.rel_tol,
+        abs_tol=ex.abs_tol,
+        title=ex.title,
+        source=submission.source,
+    )
+    assert isinstance(report, MatrixReport)  # a matrix trace's
+    per_entry = key.credit.get("entries", 1.0)
+    defs = {k: str(v) for k, v in key.data.get("define", {}).items()}
+    for k, answer in report.items():
+        weight = key.points[k]
+        share = key.credit.get(answer.verdict, 0.0)
+        if answer.verdict != "correct":
+            share = max(share, per_entry * answer.score)
+        explanation = answer.explanation
+        if answer.verdict == "correct":
+            explanation = "correct" + (f": {answer.step[0]}" if answer.step else "")
+            node = graph.symbols[parse_key(graph, k, ex.output).node]
+            if answer.kind == "value" and node.name in defs:
+                explanation = f"correct: {node.name} = {defs[node.name]}"
+        lines[k] = Line(
+            k,
+            answer.verdict,
+            weight * share,
+            weight,
+            readable[k],
+            explanation,
+            None,
+            answer.mistake,
+            answer,
+        )
+    return _graded(key, submission, lines, flags, report)
+
+
+def _filled(raw: Any) -> bool:
+    """Whether a matrix answer says anything (not ``""``, ``[]`` or ``[[], []]``)."""
+    if isinstance(raw, str):
+        return bool(raw.strip())
+    if isinstance(raw, list):
+        return any(_filled(v) if isinstance(v, list | str) else True for v in raw)
+    return True
 
 
 def _quantity(graph: Any, output: Any, key: str, lenient: bool) -> Any:
@@ -302,16 +393,16 @@ def _read(
         if comma is not None:
             return raw, comma
         text = normalise(raw)
-    problem = _problem(graph, key, text, lineno)
+    problem = _problem(lambda: read_claim(graph, key, text, lineno=lineno))
     if problem is not None and text is not raw:
-        problem = _problem(graph, key, raw, lineno) or problem
+        problem = _problem(lambda: read_claim(graph, key, raw, lineno=lineno)) or problem
     return text, problem
 
 
-def _problem(graph: Any, key: str, text: Any, lineno: int | None) -> str | None:
-    """Why ``text`` cannot be read as a claim, or ``None``."""
+def _problem(read: Callable[[], Any]) -> str | None:
+    """Why ``read()`` (reading a claim) fails, or ``None``."""
     try:
-        read_claim(graph, key, text, lineno=lineno)
+        read()
     except ParseError as exc:
         where = ""
         if exc.col_offset is not None and "column" not in str(exc):
@@ -342,13 +433,21 @@ def _tampered(key: Key, submission: Submission) -> list[str]:
                 flags.append(f"[inputs] {name} is not an input of the key")
                 continue
             try:
-                value = parse_expression(text, {})
-                same = bool(abs(float(value) - trace.value(inputs[name])) <= 1e-12)
+                theirs = trace.value(inputs[name])
+                if isinstance(theirs, np.ndarray):  # a matrix input
+                    value = read_matrix_claim(trace.graph, name, text).value
+                    same = value is not None and value.shape == theirs.shape
+                    same = same and bool(np.all(np.abs(value - theirs) <= 1e-12))
+                else:
+                    value = parse_expression(text, {})
+                    same = bool(abs(float(value) - theirs) <= 1e-12)
+            except MissingValueError:  # a symbolic input: a shape, no value to differ from
+                continue
             except (SymtraceError, TypeError, ValueError):
                 same = False
             if not same:
                 flags.append(
-                    f"[inputs] {name} = {text} differs from the key "
+                    f"[inputs] {name} = {_written(text)} differs from the key "
                     f"({number(trace.value(inputs[name]), whole=True)}); graded against the key"
                 )
     if submission.define is not None:
@@ -359,7 +458,10 @@ def _tampered(key: Key, submission: Submission) -> list[str]:
                 continue
             expected = trace.definition(names[name])
             try:
-                same = sympy.expand(parse_expression(text, names) - expected) == 0
+                if trace.graph.has_matrices and uses_matrices(text, names):
+                    same = parse_matrix_expression(text, names) == expected
+                else:
+                    same = sympy.expand(parse_expression(text, names) - expected) == 0
             except SymtraceError:
                 same = False
             if not same:
@@ -395,14 +497,22 @@ def check_key(key: Key) -> None:
     with per-student variants lists its questions only: its answers are not checked."""
     if key.ranges:
         return
-    report = scalar_report(key.exercise.check(), "checking a key")
-    wrong = [a for a in report.values() if not a.correct]
+    report = key.exercise.check()
+    wrong = [a for a in report.values() if a.verdict not in ("correct", "blank")]
     if wrong:
         first = wrong[0]
+        claimed = first.claimed if isinstance(first, Answer) else key.exercise.answers[first.key]
         raise ExerciseError(
-            f"{key.source}: the key's own answer {first.key} = {first.claimed} is "
+            f"{key.source}: the key's own answer {first.key} = {_written(claimed)} is "
             f"{first.verdict}: {first.explanation}"
         )
+
+
+def _written(claim: Any) -> str:
+    """An answer as its file writes it: a matrix as a list of rows, ``[[0.5, -1]]``."""
+    if isinstance(claim, list | tuple):
+        return "[" + ", ".join(_written(v) for v in claim) + "]"
+    return str(claim)
 
 
 def grade_all(
@@ -564,7 +674,22 @@ def _tex(text: str) -> str:
     """Running text for LaTeX: :func:`~symtrace.notation.latex_escape`, and characters
     pdflatex has no glyph for (a student's ``x₁``, any script) written as code points."""
     escaped = latex_escape(text)
-    return "".join(ch if ord(ch) < 128 else f"\\texttt{{U+{ord(ch):04X}}}" for ch in escaped)
+    return "".join(
+        ch if ord(ch) < 128 else _MATH_TEXT.get(ch, f"\\texttt{{U+{ord(ch):04X}}}")
+        for ch in escaped
+    )
+
+
+_MATH_TEXT = {
+    "ᵀ": "$^{\\mathsf{T}}$",
+    "⊙": "$\\odot$",
+    "×": "$\\times$",
+    "✗": "$\\times$",
+    "δ": "$\\delta$",
+    "Σ": "$\\Sigma$",
+}
+"""The symbols of a matrix explanation (``Wᵀ · δ``, ``(2×1)``, a wrong entry's ✗), as
+LaTeX math in running text."""
 
 
 def feedback_markdown(key: Key, result: Graded) -> str:
@@ -579,11 +704,14 @@ def feedback_markdown(key: Key, result: Graded) -> str:
         head.append(f"> Note: {flag}")
         head.append("")
     for line in result.lines:
-        claimed = "" if line.claimed is None else f" = `{line.claimed}`"
+        claimed = "" if line.claimed is None else f" = `{_written(line.claimed)}`"
+        why, *detail = _why(line).split("\n")
         head.append(
             f"- {_MARKS[line.verdict]} `{line.key}`{claimed}: **{line.verdict}** "
-            f"({_pts(line.points)}/{_pts(line.max_points)}). {_why(line)}"
+            f"({_pts(line.points)}/{_pts(line.max_points)}). {why}"
         )
+        if detail:  # a matrix answer: the step, the shapes, the two matrices
+            head += ["", "  ```text", *(f"  {d}" for d in detail), "  ```", ""]
     return "\n".join(head) + "\n"
 
 
@@ -595,7 +723,8 @@ def feedback_latex(key: Key, result: Graded) -> str:
         "\\documentclass[11pt]{article}",
         "\\usepackage[utf8]{inputenc}",
         "\\usepackage[T1]{fontenc}",
-        "\\usepackage{amssymb}",
+        "\\usepackage{amsmath,amssymb}",
+        "\\usepackage{color}",
         "\\usepackage[margin=2.5cm]{geometry}",
         "\\begin{document}",
         f"\\section*{{{_tex(title)}: feedback for {_tex(who)}}}",
@@ -608,7 +737,10 @@ def feedback_latex(key: Key, result: Graded) -> str:
             body.append(f"\\noindent Note: {_tex(flag)}\\par")
         body.append("\\begin{itemize}")
         for line in result.lines:
-            claimed = "" if line.claimed is None else f" = {_tex(str(line.claimed))}"
+            if isinstance(line.answer, MatrixAnswer):
+                body.append(_matrix_item(line, line.answer))
+                continue
+            claimed = "" if line.claimed is None else f" = {_tex(_written(line.claimed))}"
             body.append(
                 f"\\item \\texttt{{{_tex(line.key)}}}{claimed}: "
                 f"\\textbf{{{line.verdict}}} ({_pts(line.points)}/{_pts(line.max_points)}). "
@@ -617,6 +749,30 @@ def feedback_latex(key: Key, result: Graded) -> str:
         body.append("\\end{itemize}")
     body.append("\\end{document}")
     return "\n".join(body) + "\n"
+
+
+def _matrix_item(line: Line, answer: MatrixAnswer) -> str:
+    """A matrix answer in the LaTeX feedback: the verdict and why, the chain-rule step
+    with its shapes, the expected matrix and yours (wrong entries in red)."""
+    claimed = ""
+    if isinstance(line.claimed, str):  # a formula; a literal is shown below
+        claimed = f" = \\texttt{{{_tex(line.claimed)}}}"
+    why = _why(line).split("\n")[0].replace("(marked ✗)", "(in red)")
+    out = [
+        f"\\item \\texttt{{{_tex(line.key)}}}{claimed}: \\textbf{{{line.verdict}}} "
+        f"({_pts(line.points)}/{_pts(line.max_points)}). {_tex(why)}"
+    ]
+    if answer.step is not None and answer.verdict != "correct":
+        out.append(f"\\\\ step: {_tex(answer.step[0])}")
+        if answer.step[1]:
+            out.append(f"\\\\ shapes: {_tex(answer.step[1].strip())}")
+    if answer.verdict != "correct":
+        shown = f"\\text{{expected: }}{latex_matrix(answer.expected)}"
+        if answer.given is not None:
+            marks = answer.entries if answer.given_shape == answer.expected_shape else None
+            shown += f"\\qquad\\text{{yours: }}{latex_matrix(answer.given, marks)}"
+        out.append(f"\\[ {shown} \\]")
+    return "\n".join(out)
 
 
 def feedback_name(result: Graded, taken: Mapping[str, int]) -> str:

@@ -130,7 +130,7 @@ def _common_out(e: sympy.Expr) -> sympy.Expr:
         content = math.gcd(*(int(c) for c, _ in split))
         if all(c < 0 for c, _ in split):
             content = -content  # -x - y is -(x + y)
-    powers = [rest.as_powers_dict() for _, rest in split]
+    powers = [_powers(rest) for _, rest in split]
     common = []
     for base in powers[0]:
         exps = [p.get(base, 0) for p in powers]
@@ -144,6 +144,15 @@ def _common_out(e: sympy.Expr) -> sympy.Expr:
         return e
     factor = sympy.Mul(content, *common)
     return _product([factor, sympy.Add(*[t / factor for t in e.args])])
+
+
+def _powers(term: sympy.Expr) -> dict[sympy.Expr, Any]:
+    """The factors of a product as base -> integer power (``exp(x)`` is a base)."""
+    out: dict[sympy.Expr, Any] = {}
+    for f in sympy.Mul.make_args(term):
+        base, power = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sympy.S.One)
+        out[base] = out.get(base, 0) + power
+    return out
 
 
 def _product(args: list[sympy.Expr]) -> sympy.Expr:

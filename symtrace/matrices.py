@@ -34,6 +34,8 @@ import sympy
 from sympy.core.symbol import Str
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
 
 from .errors import InvalidValueError, ShapeError, TraceError
 
@@ -45,6 +47,7 @@ __all__ = [
     "SYMBOLIC",
     "Apply",
     "Bar",
+    "Checked",
     "ExactOps",
     "Hadamard",
     "LogSoftmax",
@@ -57,11 +60,13 @@ __all__ = [
     "Str",
     "Sum",
     "SumAxis",
+    "broadcast",
     "evaluate",
     "has_matrix",
     "is_matrix",
     "matrix_value",
     "pullback",
+    "typed",
 ]
 
 
@@ -79,34 +84,145 @@ def _shape(expr: Any) -> tuple[int, int]:
     return tuple(int(d) for d in expr.shape)  # type: ignore[return-value]
 
 
+class _OperatorText(StrPrinter):
+    """Matrix expressions as they are typed: ``W @ x + c``, ``x.T``."""
+
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, mats = expr.as_coeff_matrices()
+        text = " @ ".join(self.parenthesize(m, precedence(expr)) for m in mats)
+        return text if coeff == 1 else f"{self.parenthesize(coeff, precedence(expr))}*{text}"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'], strict=True)}.T"
+
+
+_TEXT = _OperatorText()
+
+
+def typed(expr: Any) -> str:
+    """A matrix expression as it is typed in Python, for messages: ``W @ x + c``."""
+    return str(_TEXT.doprint(expr))
+
+
+def _transposed(expr: Any) -> str:
+    if isinstance(expr, sympy.Transpose):
+        return typed(expr.arg)
+    return typed(sympy.Transpose(expr)) if is_matrix(expr) else f"{expr}.T"
+
+
 def _hint(op: str, a: Any, b: Any) -> str:
     """The message of a shape mismatch, with a transpose hint when one fits."""
     sa, sb = _shape(a), _shape(b)
-    sym = "@" if op == "@" else op
-    msg = f"{a} {sym} {b}: {sa} {sym} {sb} do not {'align' if op == '@' else 'match'}"
+    ta, tb = typed(a), typed(b)
     if op == "@":
+        msg = f"{ta} @ {tb}: {sa} @ {sb} do not align"
         if sa[0] == sb[0]:
-            return f"{msg}; {a}.T @ {b} would be ({sa[1]}, {sb[1]})"
+            return f"{msg}; {_transposed(a)} @ {tb} would be ({sa[1]}, {sb[1]})"
         if sa[1] == sb[1]:
-            return f"{msg}; {a} @ {b}.T would be ({sa[0]}, {sb[0]})"
-    elif sa == sb[::-1]:
-        return f"{msg}; {a} {sym} {b}.T would be {sa}"
+            return f"{msg}; {ta} @ {_transposed(b)} would be ({sa[0]}, {sb[0]})"
+        return msg
+    msg = f"{ta} {op} {tb}: {sa} {op} {sb} do not match"
+    if sa == sb[::-1]:
+        return f"{msg}; {ta} {op} {_transposed(b)} would be {sa}"
+    if op in "+-":
+        return f"{msg} (a row (1, k) or a column (N, 1) is broadcast over an (N, k) matrix)"
     return msg
 
 
-def _guard(op: str, a: Any, b: Any, build: Callable[[], Any]) -> Any:
+def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a`` and ``b`` for ``a + b``, a row ``(1, k)`` or column ``(N, 1)`` broadcast over
+    the other, an ``(N, k)`` matrix, as NumPy does: the row becomes ``1 b`` (``ones(N,
+    1) @ b``), the column ``c 1`` (``c @ ones(1, k)``), so its VJP is the matrix
+    product's, the sum over the broadcast axis.  Other shapes are returned as they are.
+
+    >>> Z, b = MatrixNode("Z", 3, 2, 1), MatrixNode("b", 1, 2, 1)
+    >>> broadcast(Z, b)
+    (Z, 1*b)
+    """
+    if not (is_matrix(a) and is_matrix(b)):
+        return a, b
+    (ra, ca), (rb, cb) = _shape(a), _shape(b)
+    if (ra, ca) == (rb, cb):
+        return a, b
+    if rb == 1 and cb == ca and ra > 1:
+        return a, sympy.MatMul(sympy.OneMatrix(ra, 1), b)
+    if ra == 1 and ca == cb and rb > 1:
+        return sympy.MatMul(sympy.OneMatrix(rb, 1), a), b
+    if cb == 1 and rb == ra and ca > 1:
+        return a, sympy.MatMul(b, sympy.OneMatrix(1, ca))
+    if ca == 1 and ra == rb and cb > 1:
+        return sympy.MatMul(a, sympy.OneMatrix(1, cb)), b
+    return a, b
+
+
+def _checked(op: str, a: Any, b: Any, build: Callable[[Any, Any], Any]) -> Any:
+    """``build(a, b)``, SymPy's own operation, after a broadcast (``+``, ``-``); a shape
+    mismatch is a :class:`~symtrace.errors.ShapeError` naming both shapes."""
+    x, y = a, b
+    if op in "+-":
+        if is_matrix(a) != is_matrix(b):
+            m, k = (a, b) if is_matrix(a) else (b, a)
+            raise ShapeError(
+                f"{typed(a)} {op} {typed(b)}: a {_shape(m)} matrix and a scalar cannot be "
+                f"{'added' if op == '+' else 'subtracted'}; write {k} * st.ones{_shape(m)} "
+                f"for the matrix whose every entry is {k}"
+            )
+        x, y = broadcast(a, b)
     try:
-        return build()
+        return build(x, y)
     except SympyShapeError:
         raise ShapeError(_hint(op, a, b)) from None
 
 
-class MatrixNode(sympy.MatrixSymbol):
+class Checked:
+    """Matrix operators that check shapes and broadcast: ``+ - @ *`` with SymPy's own
+    results, but a mismatch raises :class:`~symtrace.errors.ShapeError` (naming both
+    shapes, with a transpose hint where one fits) and a row ``(1, k)`` or column
+    ``(N, 1)`` added to an ``(N, k)`` matrix is broadcast (:func:`broadcast`).
+
+    A priority above SymPy's matrix expressions' makes SymPy hand an operation to
+    these operators whenever either side is a node or a symtrace operation, so
+    ``(W @ x) + c`` is checked by ``c``; an operation between two plain SymPy
+    expressions (``(A @ B) + (C @ D)``) is SymPy's own.
+    """
+
+    __slots__ = ()
+
+    _op_priority = 12.0
+
+    def __matmul__(self, other: Any) -> Any:
+        return _checked("@", self, other, MatrixExpr.__matmul__)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _checked("@", other, self, lambda a, b: MatrixExpr.__rmatmul__(b, a))
+
+    def __mul__(self, other: Any) -> Any:
+        op = "@" if is_matrix(other) else "*"
+        return _checked(op, self, other, MatrixExpr.__mul__)
+
+    def __rmul__(self, other: Any) -> Any:
+        op = "@" if is_matrix(other) else "*"
+        return _checked(op, other, self, lambda a, b: MatrixExpr.__rmul__(b, a))
+
+    def __add__(self, other: Any) -> Any:
+        return _checked("+", self, other, MatrixExpr.__add__)
+
+    def __radd__(self, other: Any) -> Any:
+        return _checked("+", other, self, lambda a, b: MatrixExpr.__radd__(b, a))
+
+    def __sub__(self, other: Any) -> Any:
+        return _checked("-", self, other, MatrixExpr.__sub__)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _checked("-", other, self, lambda a, b: MatrixExpr.__rsub__(b, a))
+
+
+class MatrixNode(Checked, sympy.MatrixSymbol):
     """A matrix node: a ``MatrixSymbol`` owned by one :class:`~symtrace.Trace`.
 
     Equal only to itself (the trace token is part of its identity), so a hand-made
-    ``MatrixSymbol("W", 2, 3)`` or another trace's ``W`` is detected.  Products and sums
-    with a shape mismatch raise :class:`~symtrace.errors.ShapeError`.
+    ``MatrixSymbol("W", 2, 3)`` or another trace's ``W`` is detected.  Its operators
+    check shapes and broadcast a bias row or column (:class:`Checked`).
 
     >>> import symtrace as st
     >>> t = st.Trace()
@@ -133,32 +249,6 @@ class MatrixNode(sympy.MatrixSymbol):
     def doit(self, **hints: Any) -> MatrixNode:
         return self
 
-    def __matmul__(self, other: Any) -> Any:
-        return _guard("@", self, other, lambda: sympy.MatrixSymbol.__matmul__(self, other))
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return _guard("@", other, self, lambda: sympy.MatrixSymbol.__rmatmul__(self, other))
-
-    def __mul__(self, other: Any) -> Any:
-        op = "@" if is_matrix(other) else "*"
-        return _guard(op, self, other, lambda: sympy.MatrixSymbol.__mul__(self, other))
-
-    def __rmul__(self, other: Any) -> Any:
-        op = "@" if is_matrix(other) else "*"
-        return _guard(op, other, self, lambda: sympy.MatrixSymbol.__rmul__(self, other))
-
-    def __add__(self, other: Any) -> Any:
-        return _guard("+", self, other, lambda: sympy.MatrixSymbol.__add__(self, other))
-
-    def __radd__(self, other: Any) -> Any:
-        return _guard("+", other, self, lambda: sympy.MatrixSymbol.__radd__(self, other))
-
-    def __sub__(self, other: Any) -> Any:
-        return _guard("-", self, other, lambda: sympy.MatrixSymbol.__sub__(self, other))
-
-    def __rsub__(self, other: Any) -> Any:
-        return _guard("-", other, self, lambda: sympy.MatrixSymbol.__rsub__(self, other))
-
 
 # ------------------------------------------------------------------ operations
 
@@ -175,7 +265,7 @@ class _Printed:
         return self._sympystr(printer)
 
 
-class _Op(_Printed, MatrixExpr):
+class _Op(_Printed, Checked, MatrixExpr):
     """A matrix-valued symtrace operation; the shape is its last argument's."""
 
     @property

@@ -251,6 +251,17 @@ class _MatrixParser:
             try:
                 return parse_expression(segment, self.scalars)
             except ParseError as exc:
+                if exc.unknown_name is not None:  # name every node, matrices too
+                    col = getattr(node, "col_offset", 0) + (exc.col_offset or 0)
+                    known = ", ".join(list(self.names)[:30]) or "no names"
+                    raise ParseError(
+                        f"unknown name {exc.unknown_name!r} (line {self.lineno or 1}, column "
+                        f"{col + 1}): {self.original[:60]!r}; this exercise defines {known}",
+                        self.original,
+                        self.lineno,
+                        col,
+                        exc.unknown_name,
+                    ) from None
                 raise ParseError(
                     str(exc), self.original, self.lineno, exc.col_offset, exc.unknown_name
                 ) from None

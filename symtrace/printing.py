@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from . import notation as nt
 from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, vjp_rules
@@ -208,6 +209,251 @@ def _cell(prefix: str, parts: list[str], fmt: str, mode: str = "primal") -> str:
     if nt.measure(whole, fmt) <= limit:
         return whole
     return nt.stack([prefix + parts[0], *parts[1:]], fmt, limit)
+
+
+_OPEN, _CLOSE = object(), object()  # the parentheses around a factor, as layout tokens
+_Token = tuple[str, Any]  # (what joins it to the token before, its text or _OPEN/_CLOSE)
+
+
+def _tokens(e: Any, fmt: str, limit: float, depth: int = 0) -> list[_Token]:
+    """``e`` as the pieces a line may be broken between: the terms of a sum, and the
+    factors of a product too wide for a line (a factor that is a sum in parentheses,
+    its terms again); a piece that cannot be cut (a fraction, a function) stays whole."""
+    whole = nt.expr(e, fmt)
+    if depth > 4 or nt.measure(whole, fmt) <= limit:
+        return [("", whole)]
+    out: list[_Token] = []
+    if isinstance(e, sympy.Add):
+        for k, term in enumerate(e.as_ordered_terms()):
+            minus = k > 0 and term.could_extract_minus_sign()
+            inner = _tokens(-term if minus else term, fmt, limit, depth + 1)
+            sep = "" if k == 0 else " - " if minus else " + "
+            out += [(sep + inner[0][0], inner[0][1]), *inner[1:]]
+        return out
+    if isinstance(e, sympy.Mul) and not any(_denominator(f) for f in e.args):
+        if e.could_extract_minus_sign():
+            out.append(("", "-"))
+            e = -e
+        for k, factor in enumerate(e.as_ordered_factors()):
+            text = nt.expr(factor, fmt)
+            paren = precedence(factor) < PRECEDENCE["Mul"]  # a sum: in parentheses
+            sep = "" if k == 0 else "*" if fmt == "text" else " "
+            if sep == " " and not paren and text[0].isdigit():
+                sep = r" \cdot "  # 2 \cdot 3^{x}, not 2 3^{x}
+            if paren:
+                inner = _tokens(factor, fmt, limit, depth + 1)
+                out += [(sep, _OPEN), *inner, ("", _CLOSE)]
+            else:
+                out.append((sep, text))
+        return out
+    return [("", whole)]
+
+
+def _denominator(factor: Any) -> bool:
+    """Whether the printer puts ``factor`` under a fraction bar (``x**-2``)."""
+    return bool(factor.is_Pow and factor.exp.is_Number and factor.exp < 0)
+
+
+def _layout(prefix: str, tokens: list[_Token], fmt: str, limit: float) -> list[str]:
+    """The tokens on lines at most ``limit`` wide where they can be: a line is cut only
+    before a term (``+``/``-``) or a factor (``·``), and a line ends with its open
+    parentheses closed (``\\right.``) and the next opens them again (``\\left.``)."""
+    tex = fmt != "text"
+    opened, closed = (r"\left(", r"\right)") if tex else ("(", ")")
+    times = r"\cdot" if tex else "·"
+    pieces = [opened if t is _OPEN else closed if t is _CLOSE else t for _, t in tokens]
+    widths = [nt.measure(sep + p, fmt) for (sep, _), p in zip(tokens, pieces, strict=True)]
+    run = widths[:]  # how wide the line grows up to the next place it may be cut
+    for k in range(len(tokens) - 2, -1, -1):
+        if not tokens[k + 1][0]:
+            run[k] += run[k + 1]
+    level, depths = 0, []
+    for _, t in tokens:
+        depths.append(level)
+        level += 1 if t is _OPEN else -1 if t is _CLOSE else 0
+    for k, (sep, _) in enumerate(tokens):  # a term goes on a line of its own if it must be cut
+        if sep.strip() in ("+", "-"):
+            j = k + 1
+            while (
+                j < len(tokens)
+                and depths[j] >= depths[k]
+                and not (depths[j] == depths[k] and tokens[j][0].strip() in ("+", "-"))
+            ):
+                j += 1
+            run[k] = sum(widths[k:j])
+    lines: list[str] = []
+    line, used, depth, placed = prefix, nt.measure(prefix, fmt) + 2, 0, 0
+    for k, (sep, text) in enumerate(tokens):
+        piece, w = pieces[k], widths[k]
+        if sep and placed and used + run[k] > limit:
+            lines.append(line + (r" \right." * depth if tex else ""))
+            lead = sep.strip() if sep.strip() in ("+", "-") else times
+            inside = r"\quad \left. " * depth if tex else "  " * depth  # deeper, further in
+            line = inside + ("{}" if tex and depth else "") + f"{lead} {piece}"
+            used, placed = 2 + nt.measure(line, fmt), 1
+        else:
+            line, used, placed = line + sep + piece, used + w, placed + 1
+        depth += 1 if text is _OPEN else -1 if text is _CLOSE else 0
+    lines.append(line)
+    return lines
+
+
+def _fit(prefix: str, e: Any, fmt: str, limit: float) -> str:
+    """``prefix + e`` as a table cell no wider than ``limit`` where it can be: a sum cut
+    between its terms (:func:`~symtrace.notation.stack`), a term too wide for a line of
+    its own cut between its factors."""
+    parts = nt.terms(e, fmt)
+    whole = prefix + nt.sum_terms(parts)
+    if fmt == "markdown" or nt.measure(whole, fmt) <= limit:
+        return whole
+    if all(nt.measure(p, fmt) + 3 <= limit for p in parts[1:]) and (
+        nt.measure(prefix + parts[0], fmt) + 2 <= limit
+    ):
+        return nt.stack([prefix + parts[0], *parts[1:]], fmt, limit) if len(parts) > 1 else whole
+    lines = _layout(prefix, _tokens(e, fmt, limit), fmt, limit)
+    if len(lines) < 2:
+        return whole
+    if fmt == "latex":
+        body = r" \\ ".join([lines[0], *(rf"\quad {{}}{c}" for c in lines[1:])])
+        return rf"\begin{{array}}[t]{{@{{}}l@{{}}}} {body} \end{{array}}"
+    return "\n".join([lines[0], *(f"  {c}" for c in lines[1:])])
+
+
+LATEX_TABLE_WIDTH = 62.0
+"""How wide (in :func:`~symtrace.notation.tex_width` units, about 5 pt each) a LaTeX
+table is laid out to be, counting two units a column for the space between columns:
+an A4 ``article`` page's text width (345 pt), less room for the estimate's error."""
+
+LATEX_TABLE_FITS = 67.0
+"""A LaTeX table estimated no wider than this is left as it is (it fits the page);
+a wider one is cut and split to :data:`LATEX_TABLE_WIDTH`."""
+
+LATEX_TABLE_LINES = 36
+"""At most this many lines (a fraction counts two) go in one LaTeX table, which cannot
+break across pages; a longer table goes on in another, under the same header."""
+
+_STACKED = (r"\begin{array}[t]{@{}l@{}} ", r" \end{array}")
+
+
+def _lines(cell: str) -> list[str]:
+    """The lines of a LaTeX table cell (a stacked cell is an ``array`` of them)."""
+    head, tail = _STACKED
+    if cell.startswith(head) and cell.endswith(tail):
+        return cell[len(head) : -len(tail)].split(r" \\ ")
+    return [cell]
+
+
+LATEX_NARROWEST = 10.0
+"""A LaTeX table's formulas are not cut narrower than this to fit the page's width; the
+table is split into two instead."""
+
+_SECTIONS = {"primal": [[1, 2]], "forward": [[1, 2], [3, 5, 4]], "reverse": [[1, 2, 4, 3]]}
+"""The columns that belong together in each table mode (after the node column), in the
+order they are given up when they do not fit side by side: a forward table too wide
+for the page is its primal trace, then its tangent trace; the terms of a sum go last."""
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A cell ``prefix + expr`` still to be fitted to its column's width."""
+
+    prefix: str
+    expr: Any
+    fmt: str
+
+    def at(self, limit: float) -> str:
+        return _math(_fit(self.prefix, self.expr, self.fmt, limit), self.fmt)
+
+
+def _fill(cell: str | _Fit, limit: float) -> str:
+    return cell.at(limit) if isinstance(cell, _Fit) else cell
+
+
+def _page_tables(
+    header: list[str],
+    rows: list[list[str | _Fit]],
+    title: str,
+    limit: float,
+    sections: list[list[int]],
+) -> str:
+    """A LaTeX table that fits an A4 page.  Columns too many for the page's width go in
+    a further table with the node column again (a mode's ``sections`` kept together
+    where they fit, and their formulas then given the room left); rows too many for a
+    page's height go on in a further table under the same header."""
+
+    def width(k: int, cells: list[str]) -> float:
+        lines = [x for c in cells for x in _lines(c)]
+        # tex_width counts a \left( as a (; around a sum or a square it is wider
+        widest = max([0.0] + [nt.tex_width(x) + 0.5 * x.count(r"\left") for x in lines])
+        return max(nt.tex_width(rf"\text{{{header[k]}}}"), widest)
+
+    columns = [[_fill(r[k], limit) for r in rows] for k in range(len(header))]
+    widths = [width(k, c) for k, c in enumerate(columns)]
+
+    def fits(group: list[int]) -> bool:
+        return sum(widths[j] + 2 for j in group) <= LATEX_TABLE_WIDTH
+
+    formulas = [k for k in range(len(header)) if any(isinstance(r[k], _Fit) for r in rows)]
+
+    def narrowed(group: list[int]) -> bool:
+        """Whether ``group`` fits, once its formulas share the room the rest leaves
+        (they are cut narrower, never below LATEX_NARROWEST)."""
+        if fits(group):
+            return True
+        mine = [k for k in group if k in formulas]
+        others = sum(widths[k] + 2 for k in group if k not in mine)
+        share = (LATEX_TABLE_WIDTH - others) / max(len(mine), 1) - 2
+        if not mine or share < LATEX_NARROWEST:
+            return False
+        narrow = {k: [_fill(r[k], min(limit, share)) for r in rows] for k in mine}
+        if others + sum(width(k, c) + 2 for k, c in narrow.items()) > LATEX_TABLE_WIDTH:
+            return False
+        for k, c in narrow.items():
+            columns[k], widths[k] = c, width(k, c)
+        return True
+
+    groups: list[list[int]] = [[0]]
+    everything = list(range(len(header)))
+    if sum(widths[j] + 2 for j in everything) <= LATEX_TABLE_FITS or narrowed(everything):
+        groups = [everything]
+    else:
+        for section in sections:
+            if len(groups[-1]) > 1 and not fits(groups[-1] + section):
+                groups.append([0])
+            if len(groups[-1]) == 1 and narrowed([0, *section]):
+                groups[-1] += section
+                continue
+            for k in section:
+                if len(groups[-1]) > 1 and not fits([*groups[-1], k]):
+                    groups.append([0])
+                groups[-1].append(k)
+    if len(groups) > 1:  # a formula gets the room its table has left
+        for g in groups:
+            spare = LATEX_TABLE_WIDTH - sum(widths[j] + 2 for j in g) - 6
+            for k in g:
+                if spare > 0 and k in formulas:
+                    wider = [_fill(r[k], widths[k] + spare) for r in rows]
+                    spare -= width(k, wider) - widths[k]
+                    columns[k], widths[k] = wider, width(k, wider)
+    heights = [
+        max(sum(2 if r"\frac" in x else 1 for x in _lines(c[i])) for c in columns)
+        for i in range(len(rows))
+    ]
+    chunks: list[list[int]] = [[]]
+    used = 0
+    for i, h in enumerate(heights):
+        if chunks[-1] and used + h > LATEX_TABLE_LINES:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(i)
+        used += h
+    out: list[str] = []
+    for g in groups:
+        g.sort()
+        for part in chunks:
+            cells = [[columns[k][i] for k in g] for i in part]
+            out.append(nt.grid([header[k] for k in g], cells, "latex", "" if out else title))
+    return "\n".join(out)
 
 
 def _text(s: str, fmt: str) -> str:
@@ -669,14 +915,12 @@ class Table(Renderable):
         elif self.mode == "forward":
             header += ["tangent", "terms", "tangent value"]
         anchor = None if self.sweep is None else self.graph.symbols[self.sweep.anchor]
-        cells = []
+        cells: list[list[str | _Fit]] = []
         for r in rows:
-            row = [_math(nt.name(r.node, fmt), fmt)]
+            row: list[str | _Fit] = [_math(nt.name(r.node, fmt), fmt)]
             if self.mode != "reverse":
                 row.append(
-                    _text("input", fmt)
-                    if r.definition is None
-                    else _math(_cell("", nt.terms(r.definition, fmt), fmt, self.mode), fmt)
+                    _text("input", fmt) if r.definition is None else _Fit("", r.definition, fmt)
                 )
             row.append(num(r.value))
             if self.mode in ("forward", "reverse"):
@@ -686,16 +930,21 @@ class Table(Renderable):
                     rhs = "1" if r.node == anchor else "0"
                     row.append(_math(f"{lhs} = {rhs}", fmt))
                 else:
-                    row.append(
-                        _math(_cell(f"{lhs} = ", nt.terms(r.derivative, fmt), fmt, self.mode), fmt)
-                    )
+                    row.append(_Fit(f"{lhs} = ", r.derivative, fmt))
                 row.append(contributions(r.contributions))
                 row.append(num(r.derivative_value))
             cells.append(row)
-        return nt.grid(header, cells, fmt, self._title(fmt, precision))
+        title, limit = self._title(fmt, precision), self._limit(fmt)
+        if fmt == "latex":
+            return _page_tables(header, cells, title, limit, _SECTIONS[self.mode])
+        return nt.grid(header, [[_fill(c, limit) for c in r] for r in cells], fmt, title)
 
     def __repr__(self) -> str:
         return _repr(self)
+
+    def _limit(self, fmt: str) -> float:
+        """How wide a cell of this table may be in ``fmt``."""
+        return LATEX_CELLS.get(self.mode, nt.LATEX_CELL) if fmt == "latex" else float(TEXT_CELL)
 
     def _title(self, fmt: str, precision: int) -> str:
         def nm(sym: Any) -> str:

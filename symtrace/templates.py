@@ -2,14 +2,21 @@
 
 :func:`matrix_exercise` writes a matrix backprop exercise (answers blank) and its answer
 key (the same file with every answer filled in, to six significant digits), reproducible
-from a seed.  Entries are small and integer-friendly (multiples of 1/4 in ``[-1, 1]``),
-redrawn until no pre-activation saturates a sigmoid (``|z| <= 2``) or sits on a ReLU
-kink, and no gradient entry is zero by accident.
+from a seed.  As for the scalar templates (:func:`symtrace.generate.template`), the answer
+key is a key in the grading format (:func:`symtrace.exercise.load_key`): ``symtrace grade
+FILE.key.toml SUBMISSIONS`` grades a class with it, one point per answer.  Entries are
+small and integer-friendly (multiples of 1/4 in ``[-1, 1]``), redrawn until no
+pre-activation saturates a sigmoid (``|z| <= 2``) or sits on a ReLU kink, and no gradient
+entry is zero by accident.
 
 >>> sheet = matrix_exercise("linear", seed=1)
 >>> from symtrace.exercise import loads
 >>> loads(sheet.key).check().ok, loads(sheet.exercise).check().score
 (True, 0.0)
+>>> print(sheet.key.splitlines()[0])
+# Answer key: symtrace new --template linear --seed 1
+>>> sheet.key_report().ok
+True
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .check.matrix import MatrixReport
 from .errors import OptionValueError
 from .exercise import loads
 from .trace import Trace
@@ -37,6 +45,12 @@ class MatrixWorksheet:
     key: str
     template: str
     seed: int
+
+    def key_report(self) -> MatrixReport:
+        """The answer key checked against the exercise (all correct by construction)."""
+        report = loads(self.key, source=f"{self.template}-{self.seed}.key.toml").check()
+        assert isinstance(report, MatrixReport)  # a matrix exercise's
+        return report
 
 
 def _matrix(rng: random.Random, rows: int, cols: int) -> list[list[float]]:
@@ -123,7 +137,8 @@ def matrix_exercise(template: str, seed: int) -> MatrixWorksheet:
         title, inputs, define, keys = _spec(template, rng)
         names = keys.split()
         blank = [f'"dL/d{n}" = ""' for n in names]
-        exercise = _text(title, inputs, define, blank)
+        command = f"symtrace new --template {template} --seed {seed}"
+        exercise = f"# {command}\n" + _text(title, inputs, define, blank)
         trace = loads(exercise).trace
         if not _fine(trace, names):
             continue
@@ -135,6 +150,6 @@ def matrix_exercise(template: str, seed: int) -> MatrixWorksheet:
                 "[" + ", ".join(f'"{float(v):.6g}"' for v in row) + "]" for row in value
             )
             filled.append(f'"dL/d{n}" = [{rows}]')
-        key = _text(title + " (answer key)", inputs, define, filled)
+        key = f"# Answer key: {command}\n" + _text(title + " (answer key)", inputs, define, filled)
         return MatrixWorksheet(exercise, key, template, seed)
     raise OptionValueError(f"no well-conditioned {template} exercise found for seed {seed}")

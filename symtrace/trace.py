@@ -97,16 +97,20 @@ class Trace(Renderable):
         >>> W.shape, t.input("b", shape=(2, 1)).shape
         ((2, 3), (2, 1))
         """
+        checked = None  # a matrix value, converted and checked once
         if shape is None and _is_matrix_value(value):
-            shape = matrix_value(name, value, None).shape
+            checked = matrix_value(name, value, None)
+            shape = checked.shape
         if shape is not None:
             shape = _check_shape(name, shape)
         elif value is not None:  # a bad value adds no node
             check_input_value(str(name), value)
-        sym = self.graph.add(name, dims=shape).symbol
-        if value is not None:
-            self.set({sym: value})
-        return sym
+        eq = self.graph.add(name, dims=shape)
+        if checked is not None:
+            self.cache.set([(eq.index, checked)])
+        elif value is not None:
+            self.set({eq.symbol: value})
+        return eq.symbol
 
     def inputs(
         self, names: str | Iterable[str], values: Sequence[Any] | Mapping[str, Any] | None = None

@@ -6,10 +6,10 @@ import csv
 import io
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from latex import pdflatex
 
 from symtrace.cli import main
 from symtrace.errors import ExerciseError
@@ -292,14 +292,7 @@ def test_feedback_latex_compiles(tmp_path: Path) -> None:
     doc = (
         text.split("\\begin{document}")[0] + "\\begin{document}\n" + everyone + "\\end{document}\n"
     )
-    (tmp_path / "all.tex").write_text(doc, encoding="utf-8")
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = pdflatex(tmp_path, "all.tex", doc)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "all.pdf").stat().st_size > 1000
     assert feedback_markdown(key, results[0]).startswith("# One neuron: feedback for alice")

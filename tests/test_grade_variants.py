@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from latex import pdflatex
 
 from symtrace.cli import main
 from symtrace.errors import ExerciseError
@@ -133,12 +134,5 @@ def test_sheet_markdown_and_latex(tmp_path: Path) -> None:
     assert tex.startswith("\\documentclass") and "Answer key" in tex
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed")
-    (tmp_path / "sheet.tex").write_text(tex, encoding="utf-8")
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "sheet.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = pdflatex(tmp_path, "sheet.tex", tex)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -7,6 +7,8 @@ CS224n, the matrix cookbook identities).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import sympy
@@ -104,13 +106,197 @@ def test_shape_errors_name_both_shapes_and_hint_a_transpose() -> None:
     with pytest.raises(ShapeError) as err:
         t.define("z", W @ x)
     assert str(err.value) == "W @ x: (2, 3) @ (2, 1) do not align; W.T @ x would be (3, 1)"
-    with pytest.raises(ShapeError, match=r"W \+ x: \(2, 3\) \+ \(2, 1\) do not match"):
-        W + x
+    v = t.input("v", shape=(3, 1))
+    with pytest.raises(ShapeError, match=r"W \+ v: \(2, 3\) \+ \(3, 1\) do not match"):
+        W + v
     with pytest.raises(ShapeError, match="hadamard"):
         st.hadamard(W, x)
     with pytest.raises(ShapeError, match="not square"):
         st.trace(W)
     assert isinstance(ShapeError("x"), TraceError)
+
+
+def shape_case() -> tuple[st.Trace, dict[str, Any]]:
+    t = st.Trace()
+    names = {"W": (2, 3), "x": (3, 1), "c": (3, 1), "r": (1, 2), "A": (3, 3)}
+    nodes = {n: t.input(n, shape=dims) for n, dims in names.items()}
+    return t, {**nodes, "s": t.input("s", 0.5)}
+
+
+BROADCAST_NOTE = "(a row (1, k) or a column (N, 1) is broadcast over an (N, k) matrix)"
+SHAPE_ERRORS = {
+    # the issue's case: SymPy's W @ x meets a bad node c
+    "(W @ x) + c": (
+        lambda n: (n["W"] @ n["x"]) + n["c"],
+        f"W @ x + c: (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "c + (W @ x)": (
+        lambda n: n["c"] + (n["W"] @ n["x"]),
+        f"c + W @ x: (3, 1) + (2, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "(W @ x) - c": (
+        lambda n: (n["W"] @ n["x"]) - n["c"],
+        f"W @ x - c: (2, 1) - (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "c - (W @ x)": (
+        lambda n: n["c"] - (n["W"] @ n["x"]),
+        f"c - W @ x: (3, 1) - (2, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "(W @ x) + r, a transpose fits": (
+        lambda n: (n["W"] @ n["x"]) + n["r"],
+        "W @ x + r: (2, 1) + (1, 2) do not match; W @ x + r.T would be (2, 1)",
+    ),
+    "(W @ x) @ c": (
+        lambda n: (n["W"] @ n["x"]) @ n["c"],
+        "W @ x @ c: (2, 1) @ (3, 1) do not align; W @ x @ c.T would be (2, 3)",
+    ),
+    "W.T @ x, untransposed fits": (
+        lambda n: n["W"].T @ n["x"],
+        "W.T @ x: (3, 2) @ (3, 1) do not align; W @ x would be (2, 1)",
+    ),
+    "(W @ A) @ r, a node on the right": (
+        lambda n: (n["W"] @ n["A"]) @ n["r"],
+        "W @ A @ r: (2, 3) @ (1, 2) do not align",
+    ),
+    "(W @ x) * c (the matrix product)": (
+        lambda n: (n["W"] @ n["x"]) * n["c"],
+        "W @ x @ c: (2, 1) @ (3, 1) do not align; W @ x @ c.T would be (2, 3)",
+    ),
+    "2 W @ W": (
+        lambda n: 2 * n["W"] @ n["W"],
+        "2*W @ W: (2, 3) @ (2, 3) do not align; (2*W).T @ W would be (3, 3)",
+    ),
+    "tanh(W @ x) + c": (
+        lambda n: st.tanh(n["W"] @ n["x"]) + n["c"],
+        f"tanh(W @ x) + c: (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "W @ x + tanh(c)": (
+        lambda n: n["W"] @ n["x"] + st.tanh(n["c"]),
+        f"W @ x + tanh(c): (2, 1) + (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "sigmoid(W) @ W": (
+        lambda n: st.sigmoid(n["W"]) @ n["W"],
+        "sigmoid(W) @ W: (2, 3) @ (2, 3) do not align; sigmoid(W).T @ W would be (3, 3)",
+    ),
+    "softmax(W @ x) - c": (
+        lambda n: st.softmax(n["W"] @ n["x"]) - n["c"],
+        f"softmax(W @ x) - c: (2, 1) - (3, 1) do not match {BROADCAST_NOTE}",
+    ),
+    "a hadamard product": (
+        lambda n: st.hadamard(n["W"] @ n["x"], n["c"]),
+        "hadamard(W @ x, c): shapes (2, 1) and (3, 1) do not match",
+    ),
+    "hadamard(W @ x, c) @ W": (
+        lambda n: st.hadamard(n["x"], n["c"]) @ n["W"],
+        "x⊙c @ W: (3, 1) @ (2, 3) do not align",
+    ),
+    "an explicit matrix": (
+        lambda n: sympy.ImmutableMatrix([[1, 2, 3]]) + n["x"],
+        "Matrix([[1, 2, 3]]) + x: (1, 3) + (3, 1) do not match; "
+        "Matrix([[1, 2, 3]]) + x.T would be (1, 3)",
+    ),
+    "a matrix and a scalar node": (
+        lambda n: n["s"] + n["x"],
+        "s + x: a (3, 1) matrix and a scalar cannot be added; write s * st.ones(3, 1) "
+        "for the matrix whose every entry is s",
+    ),
+    "a number minus a matrix": (
+        lambda n: 1 - st.tanh(n["W"]),
+        "1 - tanh(W): a (2, 3) matrix and a scalar cannot be subtracted; write 1 * "
+        "st.ones(2, 3) for the matrix whose every entry is 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_ERRORS))
+def test_every_matrix_operation_on_nodes_raises_symtraces_shape_error(case: str) -> None:
+    """Not SymPy's own ShapeError: symtrace's, naming both shapes and the operation."""
+    t, n = shape_case()
+    build, message = SHAPE_ERRORS[case]
+    with pytest.raises(ShapeError) as err:
+        t.define("z", build(n))
+    assert type(err.value) is ShapeError
+    assert str(err.value) == message
+
+
+# ---------------------------------------------------------------- broadcasting
+
+
+def test_a_bias_row_or_column_broadcasts_as_in_numpy() -> None:
+    """X @ W + b with a row b is X W + 1 b (the ones written for you), and a column
+    broadcasts across; the bias gradient is the batch sum."""
+    rng = np.random.default_rng(8)
+    t = st.Trace()
+    X, W = t.input("X", rng.standard_normal((4, 3))), t.input("W", rng.standard_normal((3, 2)))
+    b, c = t.input("b", rng.standard_normal((1, 2))), t.input("c", rng.standard_normal((4, 1)))
+    assert X @ W + b == X @ W + st.ones(4, 1) @ b
+    assert b + X @ W == X @ W + st.ones(4, 1) @ b
+    assert X @ W - b == X @ W - st.ones(4, 1) @ b
+    assert X @ W + c == X @ W + c @ st.ones(1, 2)
+    Z = t.define("Z", X @ W + b)
+    assert str(t).splitlines()[4].startswith("Z ∈ ℝ^{4×2} = X W + 1 b = [[")
+    L = t.define("L", st.sum(st.square(st.tanh(Z + c))))
+    g = t.grad(L)
+    assert np.allclose(g.value(b), g.value(Z).sum(axis=0, keepdims=True))
+    assert np.allclose(g.value(c), g.value(Z).sum(axis=1, keepdims=True))
+    want = np.tanh(t.value(X) @ t.value(W) + t.value(b) + t.value(c))
+    assert t.value(L) == pytest.approx(float(np.sum(want**2)), rel=1e-12)
+
+
+def test_only_rows_and_columns_broadcast() -> None:
+    t = st.Trace()
+    Z, r, c = t.input("Z", shape=(3, 2)), t.input("r", shape=(1, 3)), t.input("c", shape=(1, 1))
+    col, row = t.input("col", shape=(3, 1)), t.input("row", shape=(1, 2))
+    with pytest.raises(ShapeError, match=r"Z \+ r: \(3, 2\) \+ \(1, 3\) do not match"):
+        Z + r
+    with pytest.raises(ShapeError, match=r"Z \+ c: \(3, 2\) \+ \(1, 1\) do not match"):
+        Z + c  # a 1×1 matrix is not a scalar: write c[0, 0] * ones or use a scalar node
+    with pytest.raises(ShapeError, match=r"col \+ row: \(3, 1\) \+ \(1, 2\) do not match"):
+        col + row  # NumPy's outer sum: write col @ ones(1, 2) + ones(3, 1) @ row
+    with pytest.raises(ShapeError, match="hadamard"):
+        st.hadamard(Z, row)  # only + and - broadcast
+
+
+@hs.composite
+def broadcast_traces(draw: hs.DrawFn) -> st.Trace:
+    """A random (N, k) expression with a row or a column added or subtracted on either
+    side, through a random function, to a scalar loss."""
+    n, d, k = draw(hs.integers(2, 4)), draw(hs.integers(1, 3)), draw(hs.integers(2, 3))
+    elems = hs.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False)
+
+    def matrix(r: int, c: int) -> np.ndarray:
+        rows = hs.lists(hs.lists(elems, min_size=c, max_size=c), min_size=r, max_size=r)
+        return np.array(draw(rows), dtype=float)
+
+    t = st.Trace()
+    X, W = t.input("X", matrix(n, d)), t.input("W", matrix(d, k))
+    kind = draw(hs.sampled_from(["row", "column"]))
+    v = t.input("v", matrix(1, k) if kind == "row" else matrix(n, 1))
+    Z = X @ W
+    expr = draw(
+        hs.sampled_from(
+            [lambda: Z + v, lambda: v + Z, lambda: Z - v, lambda: v - Z, lambda: st.tanh(Z) + v]
+        )
+    )()
+    f = draw(hs.sampled_from([st.tanh, st.sigmoid, st.square, st.exp]))
+    H = t.define("H", f(expr))
+    t.define("L", st.sum(st.hadamard(H, st.tanh(H))))
+    return t
+
+
+@given(broadcast_traces())
+def test_broadcasts_match_entrywise_compiled_and_finite_differences(t: st.Trace) -> None:
+    g = t.grad("L")
+    f = t.compile("L")
+    value, compiled = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value("L"), rel=1e-12)
+    assert "np.ones" not in f.source
+    for node, got in zip(t.input_nodes, compiled, strict=True):
+        want = g.value(node)
+        assert want.shape == node.shape and got.shape == node.shape
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+        assert want == pytest.approx(entrywise_grad(t, "L", node.name), rel=1e-9, abs=1e-12)
+        assert want == pytest.approx(finite_diff(t, "L", node.name), rel=1e-5, abs=1e-7)
 
 
 def test_functions_work_on_scalars_too() -> None:
@@ -525,3 +711,129 @@ def test_compile_emits_one_numpy_program_equal_to_the_trace() -> None:
     assert value2 == value
     with pytest.raises(UsageError, match="one NumPy program"):
         t.compile(J, backend="math")
+
+
+def mlp_program() -> tuple[st.Trace, list[st.MatrixNode], str]:
+    rng = np.random.default_rng(5)
+    N, d, m, k = 8, 5, 4, 3
+    t = st.Trace()
+    X = t.input("X", rng.standard_normal((N, d)))
+    W1, b1 = t.input("W1", rng.standard_normal((d, m))), t.input("b1", np.zeros((1, m)))
+    W2, b2 = t.input("W2", rng.standard_normal((m, k))), t.input("b2", np.zeros((1, k)))
+    Y = t.input("Y", np.eye(k)[rng.integers(0, k, N)])
+    H = t.define("H", st.tanh(X @ W1 + st.ones(N, 1) @ b1))
+    Z = t.define("Z", H @ W2 + st.ones(N, 1) @ b2)
+    t.define("J", st.cross_entropy(st.softmax(Z), Y))
+    wrt = [W1, b1, W2, b2]
+    return t, wrt, t.compile("J", wrt=wrt).source
+
+
+def test_the_mlp_program_is_as_lean_as_a_hand_written_one() -> None:
+    """Structure, not timing: what the program for X W + 1 b, tanh, softmax + CE does."""
+    src = mlp_program()[2]
+    lines = [line.strip() for line in src.splitlines()[1:]]
+    # ones(N, 1) @ b is b broadcast, added in place; no ones matrix is ever built
+    assert "np.ones" not in src and "1.0 @" not in src and "@ 1.0" not in src
+    assert lines[:3] == ["v6_H = (v0_X @ v1_W1)", "v6_H += v2_b1", "f_tanh(v6_H, out=v6_H)"]
+    assert lines[3:5] == ["v7_Z = (v6_H @ v3_W2)", "v7_Z += v4_b2"]
+    # its VJP is the column sum
+    assert "v2_b1_bar = t3.sum(axis=0, keepdims=True)" in lines
+    assert "v4_b2_bar = v7_Z_bar.sum(axis=0, keepdims=True)" in lines
+    # softmax + cross-entropy: one exp, shared by the loss and p − y (no 1.0 * ...)
+    assert src.count("np.exp(") == 1 and "softmax(" not in src
+    assert ["v7_Z_bar = (t1 / t2)", "v7_Z_bar -= v5_Y"] == [
+        line for line in lines if line.startswith("v7_Z_bar")
+    ]
+    # tanh' is 1 − H ⊙ H from H itself, in one array; tanh is computed once
+    assert src.count("f_tanh") == 1
+    assert ["t3 = (v6_H * v6_H)", "np.subtract(1.0, t3, out=t3)", "t3 *= v6_H_bar"] == [
+        line for line in lines if line.startswith(("t3", "np.subtract"))
+    ]
+    # transposes are views inside the products, never materialised
+    assert "ascontiguousarray" not in src and "np.transpose" not in src
+    assert "v3_W2_bar = (v6_H.T @ v7_Z_bar)" in lines
+
+
+def test_a_value_a_gradient_needs_again_is_computed_once() -> None:
+    """relu' needs the pre-activation X W + 1 b, which is no node: it is named once and
+    shared; tanh of a row sum (no node either) is computed once for the loss and tanh'."""
+    rng = np.random.default_rng(7)
+    t = st.Trace()
+    X, W = t.input("X", rng.standard_normal((4, 3))), t.input("W", rng.standard_normal((3, 2)))
+    b = t.input("b", rng.standard_normal((1, 2)))
+    H = t.define("H", st.relu(X @ W + st.ones(4, 1) @ b))
+    L = t.define("L", st.sum(st.tanh(st.sum(H, axis=1))))
+    f = t.compile(L, wrt=[W, b])
+    lines = [line.strip() for line in f.source.splitlines()]
+    assert lines[1:4] == ["t0 = (v0_X @ v1_W)", "t0 += v2_b", "v3_H = f_relu(t0)"]
+    assert f.source.count("@ v1_W") == 1 and "f_step(t0)" in f.source
+    assert f.source.count("f_tanh(") == 1 and f.source.count(".sum(axis=1") == 1
+    value, grads = f(**{n.name: t.value(n) for n in t.input_nodes})
+    g = t.grad(L)
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    for node, got in zip((W, b), grads, strict=True):
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+
+
+BROADCASTS = {
+    # a node that is a broadcast row, then used in a product
+    "row node": lambda t, p, q, b: st.sum(st.square(t.define("R", st.ones(3, 1) @ b) @ q.T)),
+    # the adjoint of a plain sum is the all-ones matrix: X.T @ 1 is a row sum
+    "sum of a product": lambda t, p, q, b: st.sum(p @ q),
+    "sum of a transpose": lambda t, p, q, b: st.sum((p @ q).T),
+    "column sums": lambda t, p, q, b: st.sum(st.square(st.sum(p @ q, axis=0))),
+    "row sums": lambda t, p, q, b: st.sum(st.tanh(st.sum(p @ q, axis=1))),
+    "two broadcasts": lambda t, p, q, b: st.sum(
+        st.exp(st.ones(3, 1) @ b + st.ones(3, 1) @ b) @ q.T
+    ),
+    "softmax node": lambda t, p, q, b: st.sum(
+        st.hadamard(t.define("P", st.softmax(p @ q + st.ones(3, 1) @ b)), p @ q)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROADCASTS))
+def test_compiled_broadcasts_equal_the_trace(case: str) -> None:
+    rng = np.random.default_rng(6)
+    t = st.Trace()
+    A = t.input("A", rng.standard_normal((3, 2)))
+    B = t.input("B", rng.standard_normal((2, 4)))
+    b = t.input("b", rng.standard_normal((1, 4)))
+    L = t.define("L", BROADCASTS[case](t, A, B, b))
+    wrt = [n for n in (A, B, b) if t.graph.index(n.name) in t.graph.ancestors([t.graph.index("L")])]
+    f = t.compile(L, wrt=wrt)
+    assert "np.ones" not in f.source
+    assert f.source.count("(v0_A @ v1_B)") <= 1  # a product is computed once
+    value, grads = f(**{n.name: t.value(n) for n in t.input_nodes})
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    g = t.grad(L)
+    for node, got in zip(wrt, grads, strict=True):
+        assert got.shape == node.shape and got.flags.writeable
+        assert got == pytest.approx(g.value(node), rel=1e-12, abs=1e-15)
+
+
+def test_a_node_with_hundreds_of_consumers_compiles() -> None:
+    """Adjoints summed over 250 consumers (past Python's 200 nested parentheses): an
+    array's sum is accumulated in place, a number's is one flat sum."""
+    t = st.Trace()
+    A, s = t.input("A", np.full((2, 2), 0.1)), t.input("s", 0.3)
+    parts = [t.define(f"h{i}", st.sum(st.tanh(A * (s * (i + 1))))) for i in range(250)]
+    L = t.define("L", sympy.Add(*parts))
+    f = t.compile(L, wrt=[A, s])
+    assert "v0_A_bar += " in f.source
+    value, (dA, ds) = f(A=np.full((2, 2), 0.1), s=0.3)
+    g = t.grad(L)
+    assert value == pytest.approx(t.value(L), rel=1e-12)
+    assert dA == pytest.approx(g.value(A), rel=1e-12)
+    assert ds == pytest.approx(g.value(s), rel=1e-12)
+
+
+def test_compiled_gradients_are_new_arrays_never_an_inputs() -> None:
+    """d/dA sum(A ⊙ B) is B itself: the program hands back a copy, not the caller's B."""
+    t = st.Trace()
+    A, B = t.input("A", np.ones((2, 2))), t.input("B", np.full((2, 2), 3.0))
+    f = t.compile(t.define("L", st.sum(st.hadamard(A, B))))
+    a, b = np.ones((2, 2)), np.full((2, 2), 3.0)
+    _, (dA, dB) = f(A=a, B=b)
+    assert dA.tolist() == b.tolist() and dB.tolist() == a.tolist()
+    assert not np.shares_memory(dA, b) and not np.shares_memory(dB, a)

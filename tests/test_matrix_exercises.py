@@ -526,3 +526,141 @@ L = "sum(square(z)) / 2"
     # a formula whose shapes do not fit is an error of the file, with a transpose hint
     with pytest.raises(ExerciseError, match=r"W.T @ z would be \(3, 1\)"):
         loads(text.replace('"W.T @ z"', '"W @ z"'))
+
+
+def test_an_unknown_name_in_a_matrix_formula_lists_every_node() -> None:
+    t = st.Trace()
+    W = t.input("W", [[1.0, 2.0], [3.0, 4.0]])
+    x = t.input("x", [[1.0], [-1.0]])
+    z = t.define("z", W @ x)
+    t.define("L", st.sum(st.square(z)))
+    names = t.graph.names()
+    with pytest.raises(ParseError) as info:
+        parse_matrix_expression("W @ delta", names)
+    message = str(info.value)
+    assert message.startswith("unknown name 'delta' (line 1, column 5)")
+    assert message.endswith("this exercise defines W, x, z, L")
+    assert info.value.unknown_name == "delta" and info.value.col_offset == 4
+
+
+# A slip in the hidden layer's second entry (h₂ = 0.6069, not 0.5969), then every later
+# number computed from that h: z2 = W2 h + b2 = [1.110425, 1.230445], o = sigmoid(z2),
+# dE/dz2 = (o − y) ⊙ o ⊙ (1 − o), dE/dW2 = dE/dz2 hᵀ, dE/dh = W2ᵀ dE/dz2 (worked out with
+# a calculator, written to four significant digits).
+CARRIED_FROM_H = {
+    "h": [[0.5933], [0.6069]],
+    "o": [[0.7522], [0.7739]],
+    "dE/dz2": [["0.1383"], ["-0.03781"]],
+    "dE/dW2": [["0.08208", "0.08396"], ["-0.02244", "-0.02295"]],
+    "dE/dh": [["0.03643"], ["0.04146"]],
+}
+
+
+def test_a_wrong_forward_value_carries_into_later_values_and_gradients() -> None:
+    r = loads(EXERCISE).check(CARRIED_FROM_H)
+    assert [(k, a.verdict) for k, a in r.items()] == [
+        ("h", "wrong"),
+        ("o", "carried"),
+        ("dE/dz2", "carried"),
+        ("dE/dW2", "carried"),
+        ("dE/dh", "carried"),
+    ]
+    assert r.first_error == "h" and r["h"].entries == [[True], [False]]
+    o = r["o"]
+    assert o.sources == ("h",) and o.entries == [[False], [False]]
+    assert o.explanation.startswith(
+        "carried: with your h, o = sigmoid(z2) gives what you wrote: this step is right, "
+        "the mistake is upstream (first error: h)."
+    )
+    assert r["dE/dW2"].explanation.startswith("carried: with your h, dE/dW2 = dE/dz2 · hᵀ")
+    assert json.loads(r.to_json())["answers"][4]["sources"] == ["h"]
+
+
+def test_a_right_value_after_a_wrong_one_and_an_own_mistake_stay_as_they_are() -> None:
+    right_o = dict(CARRIED_FROM_H, o=[[0.7514], [0.7729]])  # o right, from the right h
+    r = loads(EXERCISE).check(right_o)
+    assert r["o"].verdict == "correct"
+    # dE/dz2 is not what the student's own (right) o gives: a mistake of its own; dE/dW2
+    # is what their dE/dz2 and their h give: carried from both
+    assert r["dE/dz2"].verdict == "wrong"
+    assert r["dE/dW2"].verdict == "carried" and r["dE/dW2"].sources == ("h", "dE/dz2")
+    own = dict(CARRIED_FROM_H, o=[[0.7522], [0.7839]])  # a second slip, in o itself
+    r = loads(EXERCISE).check(own)
+    assert r["o"].verdict == "wrong" and r["dE/dz2"].verdict == "wrong"
+    assert r.first_error == "h"
+
+
+def test_a_wrong_value_that_is_not_used_carries_nothing() -> None:
+    r = loads(EXERCISE).check({"h": [[0.5933], [0.6069]], "dE/dz2": [["0.2000"], ["-0.04000"]]})
+    assert r["dE/dz2"].verdict == "wrong"  # not what the student's h gives: their own slip
+    # o rounded (right to its two digits), E wrong, dE/dz2 from the rounded o: the VJP of
+    # E uses o and y, not E's own value, so the wrong E is not what dE/dz2 follows from
+    r = loads(EXERCISE).check(
+        {"o": [["0.75"], ["0.77"]], "E": "0.3100", "dE/dz2": [["0.1388"], ["-0.03896"]]}
+    )
+    assert [a.verdict for a in r.values()] == ["correct", "wrong", "wrong"]
+
+
+# ------------------------------------------------------------------ local partials
+
+
+def test_local_partials_of_elementwise_steps_are_graded() -> None:
+    ex = loads(EXERCISE)
+    # h = sigmoid(z1) = [0.593270, 0.596884]: h ⊙ (1 − h) = [0.241301, 0.240613]
+    r = ex.check(
+        {
+            "∂h/∂z1": "h ⊙ (1 - h)",
+            "local:o/z2": [[0.1868], [0.1755]],  # o ⊙ (1 − o), o = [0.751365, 0.772928]
+            "∂z1/∂b1": [[1], [1]],  # z1 = W1 x + b1: the identity, entry by entry
+            "∂E/∂o": "o - y",  # of the output: the gradient dE/do
+            "local:h/z1": "h ⊙ h",  # the derivative of tanh, not of the sigmoid
+        }
+    )
+    assert [(k, a.verdict, a.kind) for k, a in r.items()] == [
+        ("∂h/∂z1", "correct", "local"),
+        ("local:o/z2", "correct", "local"),
+        ("∂z1/∂b1", "correct", "local"),
+        ("∂E/∂o", "correct", "gradient"),
+        ("local:h/z1", "wrong", "local"),
+    ]
+    assert r["∂h/∂z1"].step == ("∂h/∂z1 = h ⊙ (1 − h)", "")
+    wrong = r["local:h/z1"]
+    assert np.allclose(wrong.expected, [[0.2413007], [0.2406134]], rtol=1e-6)
+    assert wrong.entries == [[False], [False]] and "expected: [[0.241301], [0.240613]]" in (
+        wrong.explanation
+    )
+    shape = ex.check({"∂h/∂z1": [[0.2413, 0.2406]]})["∂h/∂z1"]
+    assert shape.verdict == "wrong" and "yours is 1×2, but ∂h/∂z1 is 2×1 (shaped like z1)" in (
+        shape.explanation
+    )
+
+
+def test_local_partials_without_a_matrix_form_say_what_to_ask_instead() -> None:
+    ex = loads(EXERCISE)
+    with pytest.raises(ExerciseError) as info:
+        ex.check({"∂z1/∂W1": "x.T"})
+    assert "∂z1/∂W1 has no matrix form in z1 = W1 · x + b1" in str(info.value)
+    assert "z1 is (2×1) and W1 is (2×2): the Jacobian ∂z1ᵢⱼ/∂W1ₖₗ has four indices" in str(
+        info.value
+    )
+    assert "ask instead for the gradient 'dE/dW1'" in str(info.value)
+    with pytest.raises(ExerciseError, match=r"the Jacobian is not diagonal.*'dE/dh'"):
+        ex.check({"∂z2/∂h": "W2"})  # same shape, but every entry of h reaches every z2
+    with pytest.raises(ExerciseError, match=r"a tangent \(forward mode\).*'dE/dx'"):
+        ex.check({"tangent[x]:o": "0"})
+    t = st.Trace()
+    A = t.input("A", [[1.0, 2.0], [3.0, 4.0]])
+    t.define("C", A.T)  # same shape, not elementwise: the numeric check sees it
+    t.define("L", "sum(square(C))")
+    with pytest.raises(ExerciseError, match="not diagonal"):
+        t.check({"∂C/∂A": [[1, 1], [1, 1]]}, output="L")
+
+
+def test_the_local_partial_of_a_scalar_node_is_shaped_like_its_parent() -> None:
+    t = st.Trace()
+    z = t.input("z", [[1.0], [-2.0]])
+    s = t.define("s", st.sum(st.square(z)))
+    t.define("L", 3 * s)
+    r = t.check({"∂s/∂z": "2 * z", "local:L/s": 3, "∂s/∂z ": [[2], [-4.5]]}, output="L")
+    assert [a.verdict for a in r.values()] == ["correct", "correct", "wrong"]
+    assert r["∂s/∂z"].expected == [[2.0], [-4.0]] and r["∂s/∂z "].entries == [[True], [False]]

@@ -1,7 +1,8 @@
 """Grading hand-worked *matrix* backprop: shapes, entries, equivalence, named mistakes.
 
 :func:`check_matrix` is what ``t.check`` runs on a trace with matrix nodes.  Each answer
-(a node's value ``"h"`` or a gradient ``"dL/dW"``) is a matrix literal (nested lists of
+(a node's value ``"h"``, a gradient ``"dL/dW"``, or a local partial with a matrix form,
+``"∂h/∂z"`` of an elementwise step, shaped like ``z``) is a matrix literal (nested lists of
 numbers or numeric strings, or the text ``"[[0.08, 0.08], ...]"``) or a formula in the
 trace's nodes (``"sum(delta, axis=0)"``, read by
 :func:`symtrace.matrix_parsing.parse_matrix_expression`, never evaluated).  It is judged
@@ -54,7 +55,7 @@ from ..graph import Graph, NodeLike
 from ..matrix_parsing import parse_matrix_expression, uses_matrices
 from ..notation import as_written
 from ..parsing import parse_expression, parse_number
-from .keys import NodeGradient, NodeValue, parse_key
+from .keys import LocalPartial, NodeGradient, NodeTangent, NodeValue, parse_key
 from .report import Report
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "MatrixAnswer",
     "MatrixReport",
     "check_matrix",
+    "latex_matrix",
     "read_matrix_claim",
     "scalar_report",
 ]
@@ -85,10 +87,13 @@ _WORLDS = 3
 class MatrixAnswer:
     """One graded matrix answer.
 
-    ``verdict`` is ``correct``, ``wrong``, ``carried`` (wrong, but what the chain rule
-    gives from the student's own upstream gradients) or ``blank``; ``entries`` marks each entry
-    right (``True``) or wrong when the shape is right; ``score`` is the share of right
-    entries; ``mistake`` a :data:`MISTAKES` id or ``None``."""
+    ``verdict`` is ``correct``, ``wrong``, ``carried`` (wrong, but what the step gives
+    from the student's own earlier answers: their values of the parents for a node value,
+    their forward values and upstream gradients for a gradient) or ``blank``;
+    ``entries`` marks each entry right (``True``) or wrong when the shape is right;
+    ``score`` is the share of right entries; ``mistake`` a :data:`MISTAKES` id or
+    ``None``; ``sources`` (a carried answer's) the wrong answers, node values or
+    gradients, whose numbers it follows."""
 
     key: str
     kind: str
@@ -102,6 +107,7 @@ class MatrixAnswer:
     mistake: str | None
     explanation: str
     step: tuple[str, str] | None = None
+    sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready record."""
@@ -111,15 +117,21 @@ class MatrixAnswer:
             "verdict": self.verdict,
             "expected_shape": list(self.expected_shape),
             "given_shape": None if self.given_shape is None else list(self.given_shape),
-            "expected": as_written(self.expected),
-            "given": as_written(self.given),
+            "expected": as_written(_json_rows(self.expected)),
+            "given": None if self.given is None else as_written(_json_rows(self.given)),
             "entries": self.entries,
             "score": self.score,
             "mistake": self.mistake,
             "mistake_name": None if self.mistake is None else MISTAKES[self.mistake],
             "step": None if self.step is None else list(self.step),
+            "sources": list(self.sources),
             "explanation": self.explanation,
         }
+
+
+def _json_rows(m: list[list[float]]) -> list[list[float | None]]:
+    """A matrix for JSON, which has no NaN or infinity: such entries are ``null``."""
+    return [[v if math.isfinite(v) else None for v in row] for row in m]
 
 
 @dataclass(frozen=True)
@@ -181,9 +193,9 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
         out = []
         for k, a in self.answers.items():
             line = f"\\text{{{_tex_escape(k)}}}: \\text{{{a.verdict}}}\\quad "
-            line += _bmatrix(a.expected, None)
+            line += latex_matrix(a.expected, None)
             if a.given is not None:
-                line += "\\quad\\text{yours: }" + _bmatrix(a.given, a.entries)
+                line += "\\quad\\text{yours: }" + latex_matrix(a.given, a.entries)
             out.append(line)
         return "\\\\\n".join(out)
 
@@ -194,6 +206,7 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready record (``to_json`` writes it)."""
         return {
+            "schema": "symtrace.matrix-report/1",
             "title": self.title,
             "source": self.source,
             "score": self.score,
@@ -251,7 +264,9 @@ def _tex_escape(s: str) -> str:
     return s.replace("_", "\\_").replace("∂", "\\partial ")
 
 
-def _bmatrix(m: list[list[float]], marks: list[list[bool]] | None) -> str:
+def latex_matrix(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
+    """A matrix as ``bmatrix`` (needs ``amsmath``), the entries ``marks`` says are wrong
+    in red (``\\color{red}``, needs the ``color`` package)."""
     rows = []
     for i, row in enumerate(m):
         cells = []
@@ -335,6 +350,8 @@ def _entry(v: Any, key: str) -> tuple[float, float]:
         return float(value), float(half)
     if isinstance(v, str):
         value, half = parse_number(v.replace("_", ""))
+        if not math.isfinite(float(value)):
+            raise ExerciseError(f"answer {key!r}: entries must be finite, got {v!r}")
         return float(value), float(half)
     if isinstance(v, sympy.Basic) and v.is_number:
         return float(v), 0.0
@@ -375,8 +392,10 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         if text.startswith("["):
             expr = parse_matrix_expression(text, {})
             if isinstance(expr, sympy.MatrixBase):
-                halves = _literal_halves(text)
-                return _Claim(np.array(expr.tolist(), dtype=float), halves, text=text)
+                value = np.array(expr.tolist(), dtype=float)
+                if not np.all(np.isfinite(value)):
+                    raise ExerciseError(f"answer {key!r}: entries must be finite, got {text!r}")
+                return _Claim(value, _literal_halves(text), text=text)
         try:
             value, half = parse_number(text)
             return _Claim(np.array([[float(value)]]), np.array([[float(half)]]), text=text)
@@ -385,6 +404,7 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         names = graph.names()
         if uses_matrices(text, names):
             expr = parse_matrix_expression(text, names)
+            _evaluable(graph, key, expr)
         else:
             expr = parse_expression(text, names)
         return _Claim(expr=expr, text=text)
@@ -394,6 +414,22 @@ def read_matrix_claim(graph: Graph, key: str, raw: Any) -> _Claim:
         f"answer {key!r}: expected a matrix (a list of rows), a formula or a number, "
         f"got {type(raw).__name__}"
     )
+
+
+def _evaluable(graph: Graph, key: str, expr: Any) -> None:
+    """Raise :class:`~symtrace.errors.ExerciseError` when the matrix formula ``expr``
+    holds an operation the rule table cannot evaluate (tried on matrices of ones of the
+    nodes' shapes: nothing of the student's is run, only symtrace's own evaluator)."""
+
+    def ones(s: Any) -> Any:
+        dims = graph.equations[graph.index(s)].dims
+        return np.ones(dims) if dims is not None else 1.0
+
+    try:
+        with np.errstate(all="ignore"):
+            matrices.evaluate(expr, ones)
+    except SymtraceError as exc:
+        raise ExerciseError(f"answer {key!r}: {exc}") from None
 
 
 def _literal_halves(text: str) -> np.ndarray:
@@ -590,19 +626,28 @@ def check_matrix(
     means = _mean_factors(graph)
     results: dict[str, MatrixAnswer] = {}
     grads: dict[int, str] = {}
+    values: dict[int, str] = {}
     compare: dict[str, Any] = {}
     for key, raw in answers.items():
         q = parse_key(graph, key, graph.symbols[out])
-        if not isinstance(q, NodeValue | NodeGradient):
+        step = None
+        terms: list[tuple[Any, Any, Any]] = []
+        if isinstance(q, NodeTangent):
             raise ExerciseError(
-                f"answer {key!r}: in a trace with matrix nodes, answers are node values "
-                "('h') and gradients ('dL/dW'); local partials and tangents are not graded yet"
+                f"answer {key!r}: a tangent (forward mode) is not graded in a trace with "
+                f"matrix nodes; ask for the gradient 'd{graph.symbols[out]}/d"
+                f"{graph.symbols[q.wrt]}' (reverse mode) instead"
             )
-        sym = graph.symbols[q.node]
-        if isinstance(q, NodeValue):
+        if isinstance(q, LocalPartial):
+            sym = graph.symbols[q.parent]
+            truth, step = _local(graph, worlds, key, q, str(graph.symbols[out]))
+            kind = "local"
+        elif isinstance(q, NodeValue):
+            sym = graph.symbols[q.node]
             truth = sym
-            kind, terms = "value", []
+            kind = "value"
         else:
+            sym = graph.symbols[q.node]
             truth = g[sym]
             kind, terms = "gradient", _terms(graph, g, q.node)
         results[key] = _grade(
@@ -619,11 +664,68 @@ def check_matrix(
             rel_tol,
             abs_tol,
             compare,
+            step,
         )
-        if kind == "gradient":
+        if isinstance(q, NodeGradient):
             grads[q.node] = key
-    _carry(graph, worlds.values[0], g, out, results, grads, compare)
+        elif isinstance(q, NodeValue):
+            values[q.node] = key
+    _carry(graph, worlds.values[0], g, out, results, grads, values, compare)
     return MatrixReport(results, title=title, source=source, lines=dict(lines or {}))
+
+
+def _local(
+    graph: Graph, worlds: _Worlds, key: str, q: LocalPartial, output: str
+) -> tuple[Any, tuple[str, str]]:
+    """The local partial ``∂c/∂p`` where it has a matrix form, and its step: for a scalar
+    ``c``, shaped like ``p`` (the gradient of ``c``'s definition); for ``c`` elementwise
+    in ``p`` (same shape, each entry of ``c`` depending on the same entry of ``p`` only),
+    the entrywise derivative ``D``, shaped like ``p``, with ``c̄ ⊙ D`` the VJP
+    (``∂h/∂z = 1 − h ⊙ h`` for ``h = tanh(z)``).  Anything else (a Jacobian with four
+    indices) is an :class:`~symtrace.errors.ExerciseError` saying what to ask for."""
+    eq = graph.equations[q.node]
+    c, p = graph.symbols[q.node], graph.symbols[q.parent]
+    pdims = graph.equations[q.parent].dims
+    left = f"∂{c}/∂{p}"
+    if eq.dims is None:
+        local = matrices.pullback(eq.definition, sympy.S.One, out=c).get(p)
+        if local is not None:
+            return local, (f"{left} = {_factor_text(local, output)}", "")
+    elif eq.dims == pdims:
+        local = matrices.pullback(eq.definition, sympy.OneMatrix(*eq.dims), out=c).get(p)
+        if local is not None and _entrywise(graph, worlds, q, local):
+            return local, (f"{left} = {_factor_text(local, output)}", "")
+    if eq.dims == pdims:
+        why = f"an entry of {c} depends on several entries of {p}: the Jacobian is not diagonal"
+    else:
+        why = (
+            f"{c} is {_dims(eq.dims or (1, 1))} and {p} is {_dims(pdims or (1, 1))}: the "
+            f"Jacobian ∂{c}ᵢⱼ/∂{p}ₖₗ has four indices"
+        )
+    raise ExerciseError(
+        f"answer {key!r}: {left} has no matrix form in {_value_step(eq)} ({why}); ask "
+        f"instead for the gradient 'd{output}/d{p}' (its step is the VJP of {c}'s "
+        "definition), or for the local partial of an elementwise step (∂h/∂z for h = "
+        "tanh(z) is 1 − h ⊙ h, shaped like z)"
+    )
+
+
+def _entrywise(graph: Graph, worlds: _Worlds, q: LocalPartial, local: Any) -> bool:
+    """Whether node ``q.node`` is elementwise in ``q.parent``: its VJP of random
+    upstream matrices ``R`` is ``R ⊙ local`` (a diagonal Jacobian)."""
+    fvals = worlds.values[0]
+    eq = graph.equations[q.node]
+    diag = worlds.at(local)[0]
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        up = rng.standard_normal(eq.dims)
+        try:
+            vjp = _step_value(graph, fvals, q.node, q.parent, up)
+        except (SymtraceError, ValueError, TypeError):
+            return False
+        if vjp is None or not _close(np.asarray(vjp, dtype=float), up * diag):
+            return False
+    return True
 
 
 def _carry(
@@ -633,15 +735,39 @@ def _carry(
     out: int,
     results: dict[str, MatrixAnswer],
     grads: dict[int, str],
+    values: dict[int, str],
     compare: dict[str, Any],
 ) -> None:
-    """Mark ``carried`` the wrong gradient answers that the chain rule gives from the
-    student's own upstream gradients (unanswered ones computed from theirs by the correct
-    steps), at the exercise's values: the step is right, the mistake is upstream."""
+    """Mark ``carried`` the wrong answers that are right from the student's own earlier
+    answers: a node value that its definition gives from their values of its parents, a
+    gradient that the chain rule gives from their upstream gradients and their forward
+    values (unanswered ones computed from theirs by the correct steps).  The step is
+    right, the mistake is upstream; each carried answer names the root mistakes it
+    follows from (``sources``: the wrong answers whose numbers it used)."""
+    n = len(graph)
+    theirs_f: list[Any] = list(fvals)
+    sources_f: list[frozenset[str]] = [frozenset()] * n
+    with np.errstate(all="ignore"):
+        for i in range(min(out + 1, n)):
+            eq = graph.equations[i]
+            used: frozenset[str] = frozenset().union(*(sources_f[p] for p in eq.parents))
+            computed = fvals[i]
+            if used:  # a parent holds the student's own (wrong) number
+                try:
+                    computed = matrices.evaluate(eq.definition, lambda s: theirs_f[graph.index(s)])
+                except (SymtraceError, ValueError, TypeError):
+                    computed = None
+            theirs_f[i], sources_f[i] = computed, used
+            key = values.get(i)
+            if key is not None:
+                theirs_f[i], sources_f[i] = _follow(
+                    results, key, computed, used, compare, _value_step(eq), eq.dims is not None
+                )
     theirs: dict[int, Any] = {out: 1.0}
-    derived: dict[int, Any] = {}
+    sources_b: dict[int, frozenset[str]] = {out: frozenset()}
     for i in range(out - 1, -1, -1):
         total: Any = None
+        used = frozenset()
         ok = True
         for c in graph.consumers[i]:
             if c > out or g[graph.symbols[c]] == 0:
@@ -650,83 +776,131 @@ def _carry(
                 ok = False
                 break
             try:
-                term = _step_value(graph, fvals, c, i, theirs[c])
+                term = _step_value(graph, theirs_f, c, i, theirs[c])
             except (SymtraceError, ValueError, TypeError):
                 term = None
             if term is None:
                 ok = False
                 break
             total = term if total is None else total + term
-        if ok and total is not None:
-            derived[i] = total
+            forward = (sources_f[n] for n in _step_nodes(graph, c, i))
+            used = used.union(sources_b[c], *forward)
+        derived = total if ok and total is not None else None
         key = grads.get(i)
-        answer = None if key is None else results[key]
-        if (
-            answer is not None
-            and answer.given is not None
-            and answer.given_shape == answer.expected_shape
-        ):
-            theirs[i] = np.array(answer.given, dtype=float)
-        elif i in derived:
-            theirs[i] = derived[i]
-    roots = [k for k, a in results.items() if a.verdict == "wrong"]
-    for i, key in grads.items():
-        a = results[key]
-        if a.verdict != "wrong" or i not in derived or a.given is None:
-            continue
-        mine = np.atleast_2d(np.asarray(derived[i], dtype=float))
-        given = np.array(a.given, dtype=float)
-        if mine.shape != given.shape:
-            continue
-        # the upstream numbers were rounded as written: allow their error to propagate
-        scale = float(np.abs(mine).max()) or 1.0
-        loose = bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
-        if not (compare[key](mine, given) or loose):
-            continue
-        upstream = [k for k in roots if k != key and _reaches(graph, grads, k, i)]
-        if not upstream:
-            continue
-        first = next(k for k in results if k in upstream)
-        step = f" {a.step[0]}" if a.step else ""
-        results[key] = replace(
-            a,
-            verdict="carried",
-            mistake=None,
-            explanation=(
-                f"carried: with your upstream gradients,{step} gives what you wrote: this "
-                f"step is right, the mistake is upstream (first error: {first})."
-                + ("\n" + a.explanation.split("\n", 1)[1] if "\n" in a.explanation else "")
-            ),
-        )
+        if key is not None:
+            a = results[key]
+            step = a.step[0] if a.step else None
+            matrix = graph.equations[i].dims is not None
+            theirs_i, sources_i = _follow(results, key, derived, used, compare, step, matrix)
+        else:
+            theirs_i, sources_i = derived, used
+        if theirs_i is not None:
+            theirs[i], sources_b[i] = theirs_i, sources_i
 
 
-def _reaches(graph: Graph, grads: dict[int, str], key: str, i: int) -> bool:
-    """Whether the answer ``key`` (a gradient) is downstream of node ``i`` (upstream in
-    the backward pass)."""
-    j = next((n for n, k in grads.items() if k == key), None)
-    return j is not None and j > i and j in graph.descendants([i])
+def _value_step(eq: Any) -> str:
+    """A node value's step, ``z = W · x + b``, in the exercise's names."""
+    d = eq.definition
+    if isinstance(d, sympy.MatAdd):
+        return f"{eq.symbol} = " + " + ".join(_factor_text(a, "") for a in d.args)
+    return f"{eq.symbol} = {_factor_text(d, '')}" if d is not None else str(eq.symbol)
+
+
+def _follow(
+    results: dict[str, MatrixAnswer],
+    key: str,
+    derived: Any,
+    used: frozenset[str],
+    compare: dict[str, Any],
+    step: str | None,
+    matrix: bool,
+) -> tuple[Any, frozenset[str]]:
+    """The number the student's later steps start from at the answer ``key`` (theirs,
+    when readable and of the right shape), and the root mistakes behind it; a wrong
+    answer that equals ``derived`` (what the step gives from their earlier numbers,
+    which ``used`` wrong answers) is marked ``carried`` in ``results``.  ``matrix``: the
+    node holds a matrix (else a scalar, written as a 1×1 answer)."""
+    a = results[key]
+    if a.given is None or a.given_shape != a.expected_shape:
+        return derived, used
+    given = np.array(a.given, dtype=float)
+    mine = given if matrix else float(given[0, 0])
+    if a.verdict != "wrong":
+        return mine, frozenset()
+    right_here = a.entries is not None and all(all(row) for row in a.entries)
+    if right_here or not used or derived is None or not _carries(derived, given, compare[key]):
+        return mine, frozenset({key})  # wrong in general only, or wrong on its own
+    first = next(k for k in results if k in used)
+    kinds = {results[k].kind for k in used}
+    values = [k for k in results if k in used and results[k].kind == "value"]
+    if values:
+        with_what = "with your " + ", ".join(values)
+        if "gradient" in kinds:
+            with_what += " and your upstream gradients"
+    else:
+        with_what = "with your upstream gradients"
+    rest = "\n" + a.explanation.split("\n", 1)[1] if "\n" in a.explanation else ""
+    results[key] = replace(
+        a,
+        verdict="carried",
+        mistake=None,
+        sources=tuple(k for k in results if k in used),
+        explanation=(
+            f"carried: {with_what},{' ' + step if step else ''} gives what you wrote: this "
+            f"step is right, the mistake is upstream (first error: {first})." + rest
+        ),
+    )
+    return mine, used
+
+
+def _carries(derived: Any, given: np.ndarray, same: Any) -> bool:
+    """Whether ``given`` is what the step gives (``derived``), to the answer's written
+    precision, or within 0.5% of its largest entry: the upstream numbers were rounded as
+    written, and their error propagates."""
+    mine = np.atleast_2d(np.asarray(derived, dtype=float))
+    if mine.shape != given.shape:
+        return False
+    scale = float(np.abs(mine).max()) or 1.0
+    return bool(same(mine, given)) or bool(np.all(np.abs(mine - given) <= 5e-3 * scale))
+
+
+def _local_vjp(graph: Graph, c: int, i: int) -> tuple[Any, Any]:
+    """The VJP term of node ``c`` for its parent ``i`` in symbols, with a placeholder
+    for the upstream gradient dL/dc (``None`` for a scalar ``c``: the term is the local
+    partial), or ``(None, None)`` when ``i`` does not reach ``c``'s value."""
+    eq = graph.equations[c]
+    sym = graph.symbols[i]
+    if eq.dims is None:
+        return matrices.pullback(eq.definition, sympy.S.One, out=eq.symbol).get(sym), None
+    bar = matrices.Bar(eq.symbol)
+    local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym)
+    if local is None:
+        return None, None
+    ph = sympy.MatrixSymbol(f"up{c}", *eq.dims)
+    return local.xreplace({bar: ph}), ph
+
+
+def _step_nodes(graph: Graph, c: int, i: int) -> list[int]:
+    """The nodes whose forward values the VJP of ``c`` for ``i`` uses (``o`` in
+    ``dL/do ⊙ o ⊙ (1 − o)``)."""
+    local, _ = _local_vjp(graph, c, i)
+    if local is None:
+        return []
+    found = (graph.find(s) for s in local.free_symbols)
+    return sorted(n for n in found if n is not None)
 
 
 def _step_value(graph: Graph, fvals: Any, c: int, i: int, up: Any) -> Any:
     """The chain-rule term ``dL/dc · ∂c/∂node_i`` at the values, with ``up`` for dL/dc."""
-    eq = graph.equations[c]
-    sym = graph.symbols[i]
+    local, ph = _local_vjp(graph, c, i)
+    if local is None:
+        return None
     with np.errstate(all="ignore"):
-        if eq.dims is None:
-            local = matrices.pullback(eq.definition, sympy.S.One, out=eq.symbol).get(sym)
-            if local is None:
-                return None
+        if ph is None:
             value = matrices.evaluate(local, lambda s: fvals[graph.index(s)])
             return float(np.asarray(up).reshape(-1)[0]) * value
-        bar = matrices.Bar(eq.symbol)
-        local = matrices.pullback(eq.definition, bar, out=eq.symbol).get(sym)
-        if local is None:
-            return None
-        ph = sympy.MatrixSymbol(f"up{c}", *eq.dims)
         up_arr = np.asarray(up, dtype=float)
-        return matrices.evaluate(
-            local.xreplace({bar: ph}), lambda s: up_arr if s == ph else fvals[graph.index(s)]
-        )
+        return matrices.evaluate(local, lambda s: up_arr if s == ph else fvals[graph.index(s)])
 
 
 def _grade(
@@ -743,11 +917,11 @@ def _grade(
     rel_tol: float,
     abs_tol: float,
     compare: dict[str, Any],
+    step: tuple[str, str] | None = None,
 ) -> MatrixAnswer:
     expected_all = worlds.at(truth)
     expected = expected_all[0]
     eshape = (int(expected.shape[0]), int(expected.shape[1]))
-    step = None
     if len(terms) == 1:
         step = _step_text(str(sym), output, terms[0][0])
     base = {
@@ -792,7 +966,7 @@ def _grade(
         same = _close
     compare[key] = same
     mistake, wrong_text = _diagnose(worlds, terms, truth, given_all, means, gshape, same, output)
-    shape_name = f"shaped like {sym}" if kind == "gradient" else "its shape"
+    shape_name = f"shaped like {sym}" if kind in ("gradient", "local") else "its shape"
     if gshape != eshape:
         why = (
             f"wrong shape: yours is {gshape[0]}×{gshape[1]}, but {key} is "
@@ -813,7 +987,7 @@ def _grade(
         ok = np.abs(given - expected) <= tol
     else:
         ok = np.isclose(given, expected, rtol=rel_tol, atol=abs_tol)
-    entries = ok.tolist()
+    entries: list[list[bool]] | None = ok.tolist()
     general = claim.expr is None or all(
         _close(a, b) for a, b in zip(given_all[1:], expected_all[1:], strict=True)
     )
@@ -823,7 +997,10 @@ def _grade(
             **base, verdict="correct", given_shape=gshape, given=given.tolist(), entries=entries,
             score=1.0, mistake=None, explanation="correct" + step_lines,
         )  # fmt: skip
-    if bool(ok.all()):
+    if worlds.symbolic:  # no numbers of the exercise: no entries to be right
+        why = f"not equal to {truth} (at random matrices of the inputs' shapes)"
+        score, entries = 0.0, None
+    elif bool(ok.all()):
         why = "right at these values, but not equal to the gradient in general (at random "
         why += f"matrices of the same shapes it differs from {truth})"
         score = 0.0

@@ -127,7 +127,9 @@ def _binary(op: str, a: Any, b: Any) -> Code:
             if _shape_of(one) is None and _literal(one) == 1:
                 return other if isinstance(other, Code) else Code(str(other))
     actual = tuple(np.broadcast_shapes(_actual(a), _actual(b)))
-    shape = _shape_of(a) if _shape_of(a) is not None else _shape_of(b)
+    sa, sb = _shape_of(a), _shape_of(b)
+    # s · 1(r, 1) @ xᵀ is the column of s times a row: the shape is both operands' broadcast
+    shape = sb if sa is None else sa if sb is None else tuple(np.broadcast_shapes(sa, sb))
     text = f"({a} {op} {b})"
     if actual == () and op in "+*" and isinstance(a, Code) and a.op == op:
         text = f"{a[:-1]} {op} {b})"  # a long sum of numbers stays one flat sum

@@ -43,7 +43,8 @@ Limits (:class:`MatrixLimits`): the length of the text, the nesting of brackets 
 :func:`ast.parse`), the number and depth of AST nodes, the rows, columns and entries of
 a literal, and the rows, columns and entries of every matrix built (``ones(1000, 1000)
 @ ones(1000, 1000)`` is short text for a 10⁶-entry matrix: rejected).  The percent sign
-is rejected (``⊙`` is read as Python's ``%``).
+is rejected (``⊙`` is read as Python's ``%``), and so is ``^`` (Python's xor, which would
+bind looser than ``@``), with a hint for the transpose and the powers.
 """
 
 from __future__ import annotations
@@ -192,6 +193,12 @@ class _MatrixParser:
             )
         if "%" in text:
             self.fail("operator '%' is not allowed", hint="for the entrywise product write ⊙")
+        if "^" in text:  # Python's xor, which binds looser than @: W^2 @ r is W ^ (2 @ r)
+            self.fail(
+                "'^' is not an operator in a matrix expression",
+                hint="write Aᵀ or A.T for the transpose, square(A) (A ⊙ A) for the entrywise "
+                "square, A @ A for the matrix power",
+            )
         depth = 0
         for ch in text:
             if ch in "([{":
@@ -337,6 +344,8 @@ class _MatrixParser:
                 # symtrace's checked operators, also between two plain SymPy expressions
                 # ((X @ W) + (c @ v)): the same broadcast of a row or column, the same
                 # shape messages, as when one side is a node
+                if not ma:  # two scalars (sum(A) + mse(A, B))
+                    return a + b if isinstance(op, ast.Add) else a - b
                 return Checked.__add__(a, b) if isinstance(op, ast.Add) else Checked.__sub__(a, b)
             if isinstance(op, ast.Div):
                 if mb:

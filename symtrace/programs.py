@@ -127,9 +127,7 @@ def _binary(op: str, a: Any, b: Any) -> Code:
             if _shape_of(one) is None and _literal(one) == 1:
                 return other if isinstance(other, Code) else Code(str(other))
     actual = tuple(np.broadcast_shapes(_actual(a), _actual(b)))
-    sa, sb = _shape_of(a), _shape_of(b)
-    # s · 1(r, 1) @ xᵀ is the column of s times a row: the shape is both operands' broadcast
-    shape = sb if sa is None else sa if sb is None else tuple(np.broadcast_shapes(sa, sb))
+    shape = _shape_of(a) if _shape_of(a) is not None else _shape_of(b)
     text = f"({a} {op} {b})"
     if actual == () and op in "+*" and isinstance(a, Code) and a.op == op:
         text = f"{a[:-1]} {op} {b})"  # a long sum of numbers stays one flat sum
@@ -246,11 +244,11 @@ class _CodeOps:
         (r, n), c = a.shape, b.shape[1]
         shape = (r, c)
         if a.actual == ():  # s 1(r, n) @ B = s · (the column sums of B, on every row)
-            rows = b if n == 1 else self.sum_axis(b, 0)
-            return self.scale(a, Code(str(rows), shape, rows.actual, fresh=rows.fresh))
+            rows = b if n == 1 else self.sum_axis(b, 0)  # s is a's number, not its shape
+            return self.scale(Code(str(a)), Code(str(rows), shape, rows.actual, fresh=rows.fresh))
         if b.actual == ():  # A @ s 1(n, c) = s · (the row sums of A, in every column)
             cols = a if n == 1 else self.sum_axis(a, 1)
-            return self.scale(b, Code(str(cols), shape, cols.actual, fresh=cols.fresh))
+            return self.scale(Code(str(b)), Code(str(cols), shape, cols.actual, fresh=cols.fresh))
         if r > 1 and a.actual == (1, n):  # (1 a) B = 1 (a B): a row repeated
             return self._new(Code(f"({a} @ {full(b)})", shape, (1, c), fresh=True))
         if c > 1 and b.actual == (n, 1):  # A (b 1ᵀ) = (A b) 1ᵀ: a column repeated

@@ -218,11 +218,11 @@ _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:\\mathsf\{T\}|\\mathrm\{T\}|T|ᵀ)\s*\
 
 
 def normalise_matrix(text: str, names: frozenset[str] | set[str] = frozenset()) -> str:
-    """A matrix formula in the matrix parser's syntax, rewriting only what has one
+    r"""A matrix formula in the matrix parser's syntax, rewriting only what has one
     meaning in matrix notation: the minus sign ``−``, subscripts (``W₂`` for ``W2``), the
-    transpose written as in print (``A^T``, ``A^{T}``, ``A^\\top``, ``A⊤``: ``Aᵀ``; not
-    when ``T`` is one of ``names``), the entrywise product ``∘``, ``\\odot``, ``\\circ``
-    (``⊙``), ``\\left``/``\\right`` and ``$``.
+    transpose written as in print (``A^T``, ``A^{T}``, ``A^\top``, ``A⊤``: ``Aᵀ``; not
+    when ``T`` is one of ``names``), the entrywise product ``∘``, ``\odot``, ``\circ``
+    (``⊙``), ``\left``/``\right`` and ``$``.
 
     Everything the scalar reading also does and that is ambiguous for matrices is left
     for the parser to reject with its own message: implicit multiplication and ``·``,
@@ -233,7 +233,7 @@ def normalise_matrix(text: str, names: frozenset[str] | set[str] = frozenset()) 
     >>> normalise_matrix("W₂^T @ δ"), normalise_matrix("(h − y) ∘ h^{\\top}")
     ('W2ᵀ @ δ', '(h - y) ⊙ hᵀ')
     >>> normalise_matrix("\\left(X^T \\odot X^T\\right)"), normalise_matrix("a^T", {"T"})
-    '(Xᵀ ⊙ Xᵀ)', 'a^T')
+    ('(Xᵀ ⊙ Xᵀ)', 'a^T')
     >>> normalise_matrix("2 delta x^T"), normalise_matrix("[[0,5, 1]]")
     ('2 delta xᵀ', '[[0,5, 1]]')
     """

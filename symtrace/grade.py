@@ -59,7 +59,7 @@ import numpy as np
 import sympy
 
 from .check import Answer, Report, parse_key, read_claim
-from .check.lenient import normalise
+from .check.lenient import normalise, normalise_matrix
 from .check.matrix import MatrixAnswer, MatrixReport, latex_matrix, read_matrix_claim
 from .errors import ExerciseError, MissingValueError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
@@ -220,7 +220,7 @@ def grade(key: Key, submission: Submission, *, lenient: bool = True) -> Graded:
     if not submission.answers:
         flags.append("the [answers] table is empty or missing: nothing was answered")
     if graph.has_matrices:
-        return _grade_matrix(key, submission, given, flags)
+        return _grade_matrix(key, submission, given, flags, lenient)
     readable: dict[str, Any] = {}
     lines: dict[str, Line] = {}
     read_as: dict[str, str] = {}
@@ -305,27 +305,40 @@ def _graded(
 
 
 def _grade_matrix(
-    key: Key, submission: Submission, given: Mapping[str, tuple[str, Any]], flags: list[str]
+    key: Key,
+    submission: Submission,
+    given: Mapping[str, tuple[str, Any]],
+    flags: list[str],
+    lenient: bool,
 ) -> Graded:
     """:func:`grade` for a key with matrix nodes: each answer a matrix literal or a
     formula, judged by :func:`~symtrace.check.matrix.check_matrix`; a wrong matrix of the
     right shape earns its share of right entries (times ``[credit] entries``, default 1)
-    when that is more than its verdict's credit."""
+    when that is more than its verdict's credit.  ``lenient`` reads a formula's
+    unambiguous spellings (:func:`~symtrace.check.lenient.normalise_matrix`: ``W^T``,
+    ``−``, ``∘``) and says how it was read."""
     ex = key.exercise
     graph = ex.trace.graph
+    names = set(graph.names())
     lines: dict[str, Line] = {}
     readable: dict[str, Any] = {}
+    read_as: dict[str, str] = {}
     for k in ex.answers:
         weight = key.points[k]
         raw = given.get(k, (k, None))[1]
         if raw is None or (isinstance(raw, str | list) and not _filled(raw)):
             lines[k] = Line(k, "blank", 0.0, weight, raw, "blank: no answer given")
             continue
-        problem = _problem(partial(read_matrix_claim, graph, k, raw))
+        text = normalise_matrix(raw, names) if lenient and isinstance(raw, str) else raw
+        problem = _problem(partial(read_matrix_claim, graph, k, text))
+        if problem is not None and text != raw:  # the parser's message on what they wrote
+            problem = _problem(partial(read_matrix_claim, graph, k, raw)) or problem
         if problem is not None:
             lines[k] = Line(k, "unreadable", 0.0, weight, raw, f"unreadable: {problem}")
             continue
-        readable[k] = raw
+        readable[k] = text
+        if text != raw.strip() if isinstance(raw, str) else False:
+            read_as[k] = text
     report = ex.trace.check(
         readable,
         output=ex.output,
@@ -348,14 +361,16 @@ def _grade_matrix(
             node = graph.symbols[parse_key(graph, k, ex.output).node]
             if answer.kind == "value" and node.name in defs:
                 explanation = f"correct: {node.name} = {defs[node.name]}"
+        if k in read_as:
+            explanation = f"(read as {read_as[k]}) {explanation}"
         lines[k] = Line(
             k,
             answer.verdict,
             weight * share,
             weight,
-            readable[k],
+            given[k][1],
             explanation,
-            None,
+            read_as.get(k),
             answer.mistake,
             answer,
         )

@@ -66,7 +66,7 @@ from .errors import (
     TraceError,
     UnknownSymbolError,
 )
-from .matrices import MatrixNode, dims_of, has_matrix
+from .matrices import MatrixNode, check_definition, dims_of, has_matrix
 from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
 from .parsing import parse_expression
@@ -215,6 +215,7 @@ class Graph:
         if definition is not None:
             parents = tuple(sorted(self._index[s] for s in definition.free_symbols))
             if has_matrix(definition):
+                check_definition(definition)  # every operation is in the rule table
                 kind, dims = "matrix", dims_of(definition)
             else:
                 ps = placeholders(len(parents))

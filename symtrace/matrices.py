@@ -37,7 +37,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from .errors import InvalidValueError, ShapeError, TraceError
+from .errors import InvalidExpressionError, InvalidValueError, ShapeError, TraceError
 
 __all__ = [
     "EXACT",
@@ -61,6 +61,8 @@ __all__ = [
     "Sum",
     "SumAxis",
     "broadcast",
+    "check_definition",
+    "check_power",
     "evaluate",
     "has_matrix",
     "is_matrix",
@@ -155,6 +157,66 @@ def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
+def check_power(base: Any, exponent: Any) -> None:
+    """Raise a clear error unless ``base ** exponent`` is a power the rule table
+    evaluates: a whole exponent ``n ≥ 1`` of a square matrix (``A @ … @ A``, n factors).
+
+    >>> A, B = MatrixNode("A", 2, 2, 1), MatrixNode("B", 2, 3, 1)
+    >>> check_power(A, 3)
+    >>> check_power(B, 2)
+    Traceback (most recent call last):
+        ...
+    symtrace.errors.ShapeError: B**2: a matrix power needs a square matrix, B is (2, 3); ...
+    >>> check_power(A, sympy.Rational(1, 2))
+    Traceback (most recent call last):
+        ...
+    symtrace.errors.InvalidExpressionError: A**(1/2): only a whole power n >= 1 ...
+    """
+    text = typed(base)
+    shown = f"({exponent})" if str(exponent).startswith("-") or "/" in str(exponent) else exponent
+    what = f"{text if isinstance(base, sympy.MatrixSymbol) else f'({text})'}**{shown}"
+    whole = (
+        isinstance(exponent, int | sympy.Integer)
+        and not isinstance(exponent, bool)
+        and exponent >= 1
+    )
+    if not whole:
+        raise InvalidExpressionError(
+            f"{what}: only a whole power n >= 1 of a square matrix is supported (the matrix "
+            f"product of n factors, {text} @ {text} for n = 2); for the entrywise square write "
+            f"st.square({text}); inverses and roots are not supported"
+        )
+    r, c = _shape(base)
+    if r != c:
+        raise ShapeError(
+            f"{what}: a matrix power needs a square matrix, {text} is ({r}, {c}); for the "
+            f"entrywise square write st.square({text}), for a Gram matrix {text}.T @ {text}"
+        )
+
+
+def check_definition(expr: Any) -> None:
+    """Raise a clear error if the matrix definition ``expr`` holds an operation the rule
+    table cannot evaluate (an inverse, a matrix power that is not whole and positive),
+    so that ``define`` refuses it rather than a later ``value`` or ``grad``.
+
+    >>> A = MatrixNode("A", 2, 2, 1)
+    >>> check_definition(A @ A @ A + A.T)
+    >>> check_definition(sympy.Inverse(A) @ A.T)
+    Traceback (most recent call last):
+        ...
+    symtrace.errors.TraceError: Inverse of a matrix is not supported in a matrix definition; ...
+    """
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, sympy.Symbol | sympy.MatrixSymbol | Str) or not has_matrix(e):
+            continue
+        _forward_rule(e.func)
+        if isinstance(e, sympy.MatPow):
+            check_power(e.args[0], e.args[1])
+        stack.extend(a for a in e.args if isinstance(a, sympy.Basic))
+
+
 def _checked(op: str, a: Any, b: Any, build: Callable[[Any, Any], Any]) -> Any:
     """``build(a, b)``, SymPy's own operation, after a broadcast (``+``, ``-``); a shape
     mismatch is a :class:`~symtrace.errors.ShapeError` naming both shapes."""
@@ -203,6 +265,10 @@ class Checked:
     def __rmul__(self, other: Any) -> Any:
         op = "@" if is_matrix(other) else "*"
         return _checked(op, other, self, lambda a, b: MatrixExpr.__rmul__(b, a))
+
+    def __pow__(self, other: Any) -> Any:
+        check_power(self, other)
+        return MatrixExpr.__pow__(self, other)
 
     def __add__(self, other: Any) -> Any:
         return _checked("+", self, other, MatrixExpr.__add__)
@@ -742,6 +808,30 @@ def _mul_vjp(ops: Any, bar: Any, args: list[Any], out: Any, node: Any) -> list[A
     ]
 
 
+def _power(node: Any) -> int:
+    """The exponent of a matrix power, checked (:func:`check_power`)."""
+    check_power(node.args[0], node.args[1])
+    return int(node.args[1])
+
+
+def _matpow_forward(ops: Any, args: list[Any], node: Any) -> Any:
+    return functools.reduce(ops.matmul, [args[0]] * _power(node))
+
+
+def _matpow_vjp(ops: Any, bar: Any, args: list[Any], out: Any, node: Any) -> list[Any]:
+    # C = Aⁿ = A … A: Ā = Σₖ (Aᵀ)ᵏ C̄ (Aᵀ)ⁿ⁻¹⁻ᵏ, the product rule over the n factors
+    n = _power(node)
+    bind = getattr(ops, "bind", lambda v: v)  # code: each power of Aᵀ computed once
+    powers = [None, bind(ops.T(args[0]))]
+    for _ in range(2, n):
+        powers.append(bind(ops.matmul(powers[-1], powers[1])))
+    terms = []
+    for k in range(n):
+        term = bar if k == 0 else ops.matmul(powers[k], bar)
+        terms.append(term if k == n - 1 else ops.matmul(term, powers[n - 1 - k]))
+    return [functools.reduce(ops.add, terms), None]
+
+
 def _softmax_vjp(ops: Any, bar: Any, args: list[Any], out: Any, node: Any) -> list[Any]:
     # Z̄ = P ⊙ (P̄ − broadcast Σ_k P ⊙ P̄), summed per column vector or per batch row
     r, c = _shape(out)
@@ -797,6 +887,8 @@ RULES: dict[Any, Rule] = {
     ),
     # C = s A B: Ā += s C̄ Bᵀ, B̄ += s Aᵀ C̄
     sympy.MatMul: Rule(_matmul_forward, _matmul_vjp),
+    # C = Aⁿ (n ≥ 1, A square): Ā += Σₖ (Aᵀ)ᵏ C̄ (Aᵀ)ⁿ⁻¹⁻ᵏ
+    sympy.MatPow: Rule(_matpow_forward, _matpow_vjp),
     # C = Aᵀ: Ā += C̄ᵀ
     sympy.Transpose: Rule(lambda o, a, n: o.T(a[0]), lambda o, bar, a, out, n: [o.T(bar)]),
     # H = f(Z): Z̄ += H̄ ⊙ f'(Z)

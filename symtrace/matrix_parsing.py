@@ -28,8 +28,11 @@ The syntax
 ----------
 * ``A @ B`` the matrix product; ``A.T`` and ``Aᵀ`` the transpose (no other attribute);
 * ``A ⊙ B`` and ``hadamard(A, B)`` the entrywise product; ``A * B`` of two matrices is
-  rejected as ambiguous (write ``@`` or ``⊙``); a scalar times a matrix is fine, as are
-  ``A + B``, ``A - B``, ``-A``, ``1 - A`` (entrywise) and ``A / s`` for a scalar ``s``;
+  rejected as ambiguous (write ``@`` or ``⊙``), and so is ``A ** n`` (write ``square(A)``
+  or ``A @ A``); a scalar times a matrix is fine, as are ``A + B``, ``A - B``, ``-A``,
+  ``1 - A`` (entrywise) and ``A / s`` for a scalar ``s``; in ``A + B`` and ``A - B`` a row
+  ``(1, k)`` or a column ``(N, 1)`` is broadcast over an ``(N, k)`` matrix, as in NumPy
+  (``X @ W + b``, :func:`symtrace.matrices.broadcast`);
 * :data:`ELEMENTWISE` functions (scalars too), and :data:`MATRIX_FUNCTIONS`:
   ``sum(A)``, ``sum(A, axis=0)`` (the only keyword), ``mean``, ``softmax``,
   ``log_softmax``, ``cross_entropy(P, Y)``, ``mse(A, B)``, ``hadamard``, ``ones(r, c)``;
@@ -40,7 +43,8 @@ Limits (:class:`MatrixLimits`): the length of the text, the nesting of brackets 
 :func:`ast.parse`), the number and depth of AST nodes, the rows, columns and entries of
 a literal, and the rows, columns and entries of every matrix built (``ones(1000, 1000)
 @ ones(1000, 1000)`` is short text for a 10⁶-entry matrix: rejected).  The percent sign
-is rejected (``⊙`` is read as Python's ``%``).
+is rejected (``⊙`` is read as Python's ``%``), and so is ``^`` (Python's xor, which would
+bind looser than ``@``), with a hint for the transpose and the powers.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from sympy.matrices.exceptions import ShapeError as SympyShapeError
 
 from . import functions as fn
 from .errors import OptionValueError, ParseError, ShapeError
-from .matrices import OneMinus, is_matrix
+from .matrices import Checked, OneMinus, is_matrix
 from .parsing import CONSTANTS, parse_expression, parse_number
 
 __all__ = [
@@ -189,6 +193,12 @@ class _MatrixParser:
             )
         if "%" in text:
             self.fail("operator '%' is not allowed", hint="for the entrywise product write ⊙")
+        if "^" in text:  # Python's xor, which binds looser than @: W^2 @ r is W ^ (2 @ r)
+            self.fail(
+                "'^' is not an operator in a matrix expression",
+                hint="write Aᵀ or A.T for the transpose, square(A) (A ⊙ A) for the entrywise "
+                "square, A @ A for the matrix power",
+            )
         depth = 0
         for ch in text:
             if ch in "([{":
@@ -323,18 +333,31 @@ class _MatrixParser:
                 if isinstance(op, ast.Sub) and mb and not ma and a == 1:
                     return OneMinus(b)  # 1 - A, entrywise (the sigmoid's h ⊙ (1 - h))
                 if ma != mb:
+                    r, c = (int(d) for d in (a if ma else b).shape)
                     self.fail(
                         "a matrix and a scalar cannot be added",
                         node,
-                        "to broadcast a bias row b over N rows write ones(N, 1) @ b",
+                        f"for the {r}×{c} matrix whose every entry is s write s * ones({r}, {c}); "
+                        "a row (1, k) or a column (N, 1) is broadcast over an (N, k) matrix, "
+                        "as in X @ W + b",
                     )
-                return a + b if isinstance(op, ast.Add) else a - b
+                # symtrace's checked operators, also between two plain SymPy expressions
+                # ((X @ W) + (c @ v)): the same broadcast of a row or column, the same
+                # shape messages, as when one side is a node
+                if not ma:  # two scalars (sum(A) + mse(A, B))
+                    return a + b if isinstance(op, ast.Add) else a - b
+                return Checked.__add__(a, b) if isinstance(op, ast.Add) else Checked.__sub__(a, b)
             if isinstance(op, ast.Div):
                 if mb:
                     self.fail("division by a matrix is not allowed", node)
                 return a / b
             if isinstance(op, ast.Pow):
-                self.fail("a power of a matrix is not allowed", node, "write square(A) or A ⊙ A")
+                self.fail(
+                    "'**' of a matrix is ambiguous",
+                    node,
+                    "write square(A) (or A ⊙ A) for the entrywise square, A @ A for the "
+                    "matrix power",
+                )
         except (ShapeError, SympyShapeError) as exc:
             self.shape_error(exc, node)
         self.fail(f"operator {type(op).__name__} is not allowed in a matrix expression", node)

@@ -244,11 +244,11 @@ class _CodeOps:
         (r, n), c = a.shape, b.shape[1]
         shape = (r, c)
         if a.actual == ():  # s 1(r, n) @ B = s · (the column sums of B, on every row)
-            rows = b if n == 1 else self.sum_axis(b, 0)
-            return self.scale(a, Code(str(rows), shape, rows.actual, fresh=rows.fresh))
+            rows = b if n == 1 else self.sum_axis(b, 0)  # s is a's number, not its shape
+            return self.scale(Code(str(a)), Code(str(rows), shape, rows.actual, fresh=rows.fresh))
         if b.actual == ():  # A @ s 1(n, c) = s · (the row sums of A, in every column)
             cols = a if n == 1 else self.sum_axis(a, 1)
-            return self.scale(b, Code(str(cols), shape, cols.actual, fresh=cols.fresh))
+            return self.scale(Code(str(b)), Code(str(cols), shape, cols.actual, fresh=cols.fresh))
         if r > 1 and a.actual == (1, n):  # (1 a) B = 1 (a B): a row repeated
             return self._new(Code(f"({a} @ {full(b)})", shape, (1, c), fresh=True))
         if c > 1 and b.actual == (n, 1):  # A (b 1ᵀ) = (A b) 1ᵀ: a column repeated

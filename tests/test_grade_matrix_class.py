@@ -392,7 +392,8 @@ def test_a_symbolic_key_grades_formulas_without_entry_credit() -> None:
         ("[[[1]]]", "unreadable", "a matrix entry is a number, got list"),
         ('"[[1e999]]"', "unreadable", "entries must be finite"),
         ('[["1e999"], [1]]', "unreadable", "entries must be finite"),
-        ('"W @ W @ W @ W"', "unreadable", "MatPow of a matrix is not supported"),
+        ('"W @ W @ W @ W"', "wrong", "yours is 2×2, but dL/db is 2×1"),  # a power: graded
+        ('"W ** 2"', "unreadable", "'**' of a matrix is ambiguous"),
         ('"x.shape"', "unreadable", "attribute access .shape is not allowed"),
         ('"W * x"', "unreadable", "'*' between two matrices is ambiguous"),
         ('"exp(1000 * z)"', "wrong", "2 of 2 entries wrong"),

@@ -103,7 +103,7 @@ HOSTILE = [
     ("A.real", "attribute access .real"),
     ("A.__class__", "attribute access"),
     ("A.T.shape", "attribute access .shape"),
-    ("A ** 2", "power of a matrix"),
+    ("A ** 2", "of a matrix is ambiguous"),
     ("A % A", "'%' is not allowed"),
     ("A + 1", "a matrix and a scalar"),
     ("1 / A", "division by a matrix"),

@@ -31,7 +31,7 @@ from ..parsing import FUNCTIONS
 from .claims import ANSWER_LIMITS
 from .keys import SUBSCRIPT_DIGITS
 
-__all__ = ["LATEX_FUNCTIONS", "normalise"]
+__all__ = ["LATEX_FUNCTIONS", "normalise", "normalise_matrix"]
 
 #: LaTeX commands read as one of the parser's functions or operators.
 LATEX_FUNCTIONS = {
@@ -193,3 +193,55 @@ def _starts_operand(kind: str, text: str, prev: tuple[str, str]) -> bool:
     if text == "(":
         return not (prev[0] == "name" and prev[1] in FUNCTIONS)
     return False
+
+
+# ------------------------------------------------------------------ matrix formulas
+
+_MATRIX_CHARACTERS = str.maketrans(
+    {"−": "-", "–": "-", "∘": "⊙", "⊤": "ᵀ", "$": "", **SUBSCRIPT_DIGITS}
+)
+_MATRIX_LATEX = {
+    "\\odot": "⊙",
+    "\\circ": "⊙",
+    "\\top": "ᵀ",
+    "\\intercal": "ᵀ",
+    "\\left": "",
+    "\\right": "",
+    "\\,": "",
+    "\\;": "",
+    "\\!": "",
+}
+_MATRIX_COMMAND = re.compile("|".join(re.escape(k) for k in sorted(_MATRIX_LATEX, key=len)[::-1]))
+# A^T, A^{T}, A^{\top}, A^\top, A^ᵀ, A^{\mathsf{T}}: the transpose (a power of a matrix
+# is never valid text, so ^ followed by a lone T, ᵀ or \top means only this)
+_TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:\\mathsf\{T\}|\\mathrm\{T\}|T|ᵀ)\s*\}|T(?!\w)|ᵀ)")
+
+
+def normalise_matrix(text: str, names: frozenset[str] | set[str] = frozenset()) -> str:
+    r"""A matrix formula in the matrix parser's syntax, rewriting only what has one
+    meaning in matrix notation: the minus sign ``−``, subscripts (``W₂`` for ``W2``), the
+    transpose written as in print (``A^T``, ``A^{T}``, ``A^\top``, ``A⊤``: ``Aᵀ``; not
+    when ``T`` is one of ``names``), the entrywise product ``∘``, ``\odot``, ``\circ``
+    (``⊙``), ``\left``/``\right`` and ``$``.
+
+    Everything the scalar reading also does and that is ambiguous for matrices is left
+    for the parser to reject with its own message: implicit multiplication and ``·``,
+    ``×`` (in matrix notation a juxtaposition is the matrix product, for a scalar the
+    scaling; the text does not say which), ``^2`` and ``²`` (a matrix power, or NumPy's
+    entrywise square) and the decimal comma (a comma separates the entries of a row).
+
+    >>> normalise_matrix("W₂^T @ δ"), normalise_matrix("(h − y) ∘ h^{\\top}")
+    ('W2ᵀ @ δ', '(h - y) ⊙ hᵀ')
+    >>> normalise_matrix("\\left(X^T \\odot X^T\\right)"), normalise_matrix("a^T", {"T"})
+    ('(Xᵀ ⊙ Xᵀ)', 'a^T')
+    >>> normalise_matrix("2 delta x^T"), normalise_matrix("[[0,5, 1]]")
+    ('2 delta xᵀ', '[[0,5, 1]]')
+    """
+    if len(text) > ANSWER_LIMITS.max_length:
+        return text
+    out = text.strip().translate(_MATRIX_CHARACTERS)
+    if "\\" in out:
+        out = _MATRIX_COMMAND.sub(lambda m: _MATRIX_LATEX[m[0]], out)
+    if "T" not in names:
+        out = _TRANSPOSE.sub("ᵀ", out)
+    return out

@@ -1081,6 +1081,10 @@ def _named(
     step: tuple[str, str] | None,
     wrong_text: str | None,
 ) -> str:
+    # a row bias (1, k) is repeated down the rows of the batch, a column (N, 1) across its
+    # columns (X @ W + b, W @ X + c): the batch sum runs over that axis
+    rows, cols = (int(d) for d in getattr(sym, "shape", (1, 1)))
+    across, axis = ("columns", 1) if cols == 1 and rows > 1 else ("rows", 0)
     what = {
         "transposed": f"your matrix is the transpose of {key}, which is shaped like {sym}",
         "wrong-order": "the factors of the product are in the wrong order (the upstream "
@@ -1091,8 +1095,8 @@ def _named(
         "matrix product @",
         "matmul-for-elementwise": "you took a matrix product @ where the step is the "
         "entrywise product ⊙ (an elementwise function's derivative multiplies entrywise)",
-        "missing-batch-sum": f"the bias is broadcast over the rows of the batch, so "
-        f"d{output}/d{sym} adds up every row's contribution (sum(dZ, axis=0))",
+        "missing-batch-sum": f"the bias is broadcast over the {across} of the batch, so "
+        f"d{output}/d{sym} adds up every {across[:-1]}'s contribution (sum(dZ, axis={axis}))",
         "missing-mean": f"{output} is a mean, so its gradients carry its factor "
         f"1/{wrong_text or 'N'}; yours is {wrong_text or 'N'} times too large",
         "missing-minus-y": "after softmax, the gradient of cross-entropy is p − y: "

@@ -136,6 +136,12 @@ class UnicodeStrPrinter(StrPrinter):
 
     >>> UnicodeStrPrinter().doprint(sympy.Symbol("alpha_2") ** 2)
     'α₂**2'
+
+    A matrix power is the repeated product, written with a superscript:
+
+    >>> W = sympy.MatrixSymbol("W", 2, 2)
+    >>> UnicodeStrPrinter().doprint(W**2), UnicodeStrPrinter().doprint((W.T) ** 3)
+    ('W²', '(Wᵀ)³')
     """
 
     printmethod = "_unicodestr"
@@ -166,8 +172,18 @@ class UnicodeStrPrinter(StrPrinter):
             sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
         return sign + " ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
 
+    def _print_MatPow(self, expr: Any) -> str:
+        # a matrix power W² (the product W W), never W**2, which reads as entrywise
+        base = self._print(expr.base)
+        if not expr.base.is_symbol:
+            base = f"({base})"
+        return base + str(expr.exp).translate(_SUPERSCRIPT_DIGITS)
+
     def _print_OneMatrix(self, expr: Any) -> str:
         return "1"
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 class MatrixLatexPrinter(LatexPrinter):

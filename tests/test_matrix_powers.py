@@ -193,3 +193,14 @@ def test_the_longest_product_chain_the_parser_allows_is_graded_without_hanging()
     for answer in (chain, f"{chain} @ x", f"({chain}).T @ x"):
         report = finishes_within(HANG_TIMEOUT, t.check, {"h": answer, "dL/dx": answer}, output="L")
         assert report["h"].verdict == "wrong" and report["dL/dx"].verdict == "wrong"
+
+
+def test_text_views_write_a_matrix_power_as_a_superscript_not_as_entrywise_stars() -> None:
+    t = st.Trace()
+    W = t.input("W", [[1, 2], [3, 4]])
+    x = t.input("x", [[1], [2]])
+    t.define("h", W @ W @ x)
+    L = t.define("L", st.sum(t["h"]))
+    text = str(t.derivation(L))
+    assert "dL/dx = dL/dh · ∂h/∂x = (Wᵀ)² h̄" in text
+    assert "**" not in text

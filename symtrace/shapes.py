@@ -30,7 +30,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .errors import InvalidValueError
 
-__all__ = ["FLOAT_NAMESPACE", "Shape", "placeholders", "shape_of"]
+__all__ = ["FLOAT_NAMESPACE", "Shape", "partials", "placeholders", "shape_of"]
 
 FloatFn = Callable[..., Any]
 
@@ -142,6 +142,33 @@ def _float_fn(exprs: Sequence[sympy.Expr], n_args: int, as_tuple: bool) -> Float
     return _compile(body, n_args)
 
 
+def partials(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[sympy.Expr, ...]:
+    """``diff(expr, v)`` for each of ``variables``, the same expressions SymPy gives.
+
+    A sum or product is differentiated only in the arguments that contain ``v``:
+    SymPy's own ``diff`` differentiates every argument for every variable (for a product,
+    the general Leibniz rule with one ``diff`` per factor per term), which is cubic in the
+    number of factors (a 100-factor product took 14 s, ``_p0*_p1*...*_p99``).
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> partials(x * y * sympy.sin(z), [x, z])
+    (y*sin(z), x*y*cos(z))
+    """
+    if not isinstance(expr, sympy.Add | sympy.Mul):
+        return tuple(sympy.diff(expr, v) for v in variables)
+    args = expr.args
+    holds = [a.free_symbols for a in args]
+    out = []
+    for v in variables:
+        ks = [k for k, free in enumerate(holds) if v in free]
+        if isinstance(expr, sympy.Add):
+            out.append(sympy.Add(*(args[k].diff(v) for k in ks)))
+        else:
+            products = (sympy.Mul(*args[:k], args[k].diff(v), *args[k + 1 :]) for k in ks)
+            out.append(sympy.Add(*products))
+    return tuple(out)
+
+
 class Shape:
     """One expression shape with its local partials and compiled float functions.
 
@@ -157,7 +184,7 @@ class Shape:
 
     @cached_property
     def partials(self) -> tuple[sympy.Expr, ...]:
-        return tuple(sympy.diff(self.expr, p) for p in placeholders(self.n_args))
+        return partials(self.expr, placeholders(self.n_args))
 
     @cached_property
     def value_fn(self) -> FloatFn:

@@ -40,7 +40,7 @@ import numpy as np
 import sympy
 
 from . import notation as nt
-from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, vjp_rules
+from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, size_at_most, vjp_rules
 from .display import Renderable
 from .errors import EvaluationError, OptionValueError, UsageError
 from .evaluation import ValueCache
@@ -260,18 +260,11 @@ LOCAL_SIZE = 200
 definition with many arguments has as many partials, each nearly as large as itself."""
 
 
-def _size_at_most(e: Any, limit: int) -> bool:
-    """Whether the expression ``e`` has at most ``limit`` nodes (counted up to the limit)."""
-    if not isinstance(e, sympy.Basic):
-        return True
-    return all(n <= limit for n, _ in enumerate(sympy.preorder_traversal(e), 1))
-
-
 def _local_or_name(graph: Graph, c: int, p: int, names: Any) -> Any:
     """The local partial ``∂c/∂p`` as by hand, or its name when it has more than
     :data:`LOCAL_SIZE` nodes."""
     local = graph.local_partial(c, p)
-    if _size_at_most(local, LOCAL_SIZE):
+    if size_at_most(local, LOCAL_SIZE):
         return nt.hand_local(local, names)
     return nt.partial_symbol(graph.symbols[c], graph.symbols[p])
 
@@ -507,7 +500,7 @@ class Derivation(Renderable):
                 small[i] = (None, False)
                 continue
             r = self.sweep[self.graph.symbols[i]]
-            small[i] = (r, _size_at_most(r, REFERENCE_SIZE))
+            small[i] = (r, size_at_most(r, REFERENCE_SIZE))
         return small
 
     def _symbolic_steps(
@@ -532,7 +525,7 @@ class Derivation(Renderable):
             wrt = i if self.mode == "reverse" else via  # the partial ∂eq/∂wrt
             k = graph.equations[eq].parents.index(wrt)
             local: Any = graph.local_partials(eq)[k]
-            if not _size_at_most(local, LOCAL_SIZE):
+            if not size_at_most(local, LOCAL_SIZE):
                 local = nt.partial(syms[eq], syms[wrt], fmt)
             else:
                 local = nt.hand_local(local, names)

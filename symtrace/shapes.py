@@ -187,6 +187,11 @@ class Shape:
         return partials(self.expr, placeholders(self.n_args))
 
     @cached_property
+    def has_kinks(self) -> bool:
+        """Whether a local partial holds a ``Heaviside`` or ``sign`` (relu, abs, max)."""
+        return any(p.has(sympy.Heaviside, sympy.sign) for p in self.partials)
+
+    @cached_property
     def value_fn(self) -> FloatFn:
         return _float_fn([self.expr], self.n_args, as_tuple=False)
 

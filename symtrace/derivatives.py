@@ -44,6 +44,7 @@ from .errors import (
 from .evaluation import Number, ValueCache, exact_values, local_partial_values
 from .graph import Graph
 from .nodes import NodeSymbol
+from .shapes import size_at_most
 
 __all__ = [
     "Gradient",
@@ -57,7 +58,6 @@ __all__ = [
     "forward",
     "numeric_partials",
     "reverse",
-    "size_at_most",
     "symbolic_sum",
     "vjp_rules",
 ]
@@ -711,14 +711,6 @@ class Tangents(_Sweep):
                 local_value = self.local_values(i)[k] if self._fvals is not None else None
                 out.append(self._step(p, self.graph.local_partials(i)[k], local_value))
         return tuple(out)
-
-
-def size_at_most(e: Any, limit: int) -> bool:
-    """Whether the expression ``e`` has at most ``limit`` SymPy nodes (counted up to the
-    limit, so a huge expression costs no more than a small one)."""
-    if not isinstance(e, sympy.Basic):
-        return True
-    return all(n <= limit for n, _ in enumerate(sympy.preorder_traversal(e), 1))
 
 
 def _reach_new(

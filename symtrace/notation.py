@@ -52,6 +52,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_uni
 from sympy.printing.str import StrPrinter
 
 from .errors import OptionError, OptionValueError
+from .shapes import size_at_most
 
 __all__ = [
     "FORMATS",
@@ -269,6 +270,11 @@ def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     return e.xreplace(dict(names))
 
 
+HAND_FACTOR_SIZE = 60
+"""Common factors are taken out (:func:`hand_local`) of expressions up to this many SymPy
+nodes; a larger one is written as it is."""
+
+
 def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     """An expression as by hand: :func:`hand`, then common factors taken out of sums
     (``2*o - 2*y`` is written ``2*(o - y)``) when that is no longer.
@@ -281,6 +287,8 @@ def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     if not isinstance(out, sympy.Basic) or not out.has(sympy.Add):
         return out
     if out.has(sympy.MatrixSymbol):  # matrix adjoints print in their own matrix form
+        return out
+    if not size_at_most(out, HAND_FACTOR_SIZE):  # factor_terms costs ~50 ms on 100 terms
         return out
     factored = sympy.factor_terms(out)
     return factored if sympy.count_ops(factored) <= sympy.count_ops(out) else out

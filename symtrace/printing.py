@@ -40,11 +40,12 @@ import numpy as np
 import sympy
 
 from . import notation as nt
-from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, size_at_most, vjp_rules
+from .derivatives import Gradient, MatrixStep, Paths, Step, Tangents, vjp_rules
 from .display import Renderable
 from .errors import EvaluationError, OptionValueError, UsageError
 from .evaluation import ValueCache
 from .graph import Graph
+from .shapes import size_at_most
 
 __all__ = [
     "Derivation",

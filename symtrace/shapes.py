@@ -30,7 +30,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .errors import InvalidValueError
 
-__all__ = ["FLOAT_NAMESPACE", "Shape", "partials", "placeholders", "shape_of"]
+__all__ = ["FLOAT_NAMESPACE", "Shape", "partials", "placeholders", "shape_of", "size_at_most"]
 
 FloatFn = Callable[..., Any]
 
@@ -140,6 +140,19 @@ def _float_fn(exprs: Sequence[sympy.Expr], n_args: int, as_tuple: bool) -> Float
         return _fallback(exprs, n_args, as_tuple)
     body = "(" + "".join(p + ", " for p in printed) + ")" if as_tuple else printed[0]
     return _compile(body, n_args)
+
+
+def size_at_most(e: Any, limit: int) -> bool:
+    """Whether the expression ``e`` has at most ``limit`` SymPy nodes (counted up to the
+    limit, so a huge expression costs no more than a small one).
+
+    >>> x = sympy.Symbol("x")
+    >>> size_at_most(sympy.sin(x) + 1, 3), size_at_most(sympy.sin(x) + 1, 4)
+    (False, True)
+    """
+    if not isinstance(e, sympy.Basic):
+        return True
+    return all(n <= limit for n, _ in enumerate(sympy.preorder_traversal(e), 1))
 
 
 def partials(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[sympy.Expr, ...]:

@@ -45,6 +45,7 @@ from .evaluation import Number, ValueCache, exact_values, local_partial_values
 from .graph import Graph
 from .handforms import HandNames, hand_local, hand_names
 from .nodes import NodeSymbol
+from .shapes import size_at_most
 
 __all__ = [
     "Gradient",
@@ -360,6 +361,7 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
         self._numeric: dict[int, float] | None = None
         self._exact: dict[int, sympy.Expr] | None = None
         self._local_values: dict[int, tuple[float, ...]] = {}
+        self._bounded: dict[int, dict[int, sympy.Expr | None]] = {}
 
     # ------------------------------------------------------------------ lookups
 
@@ -450,6 +452,39 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
 
     def _result(self, i: int) -> sympy.Expr:
         raise NotImplementedError
+
+    def _upstream(self, i: int) -> list[int]:
+        """The nodes whose results node ``i``'s result sums (consumers or parents)."""
+        raise NotImplementedError
+
+    def compact_or_none(self, node: Any, limit: int) -> sympy.Expr | None:
+        """``self[node]`` if it has at most ``limit`` SymPy nodes, else ``None``.
+
+        A result is built only from upstream results that are small themselves, so
+        asking this for every node of a deep graph takes linear time, where ``self[node]``
+        for each would build results as long as the graph (quadratic in all).  Reports
+        use it to show a formula where one is short enough to read.
+
+        >>> from symtrace import Trace
+        >>> import sympy
+        >>> t = Trace()
+        >>> v = x = t.input("x", 0.5)
+        >>> for k in range(30):
+        ...     v = t.define(f"v{k}", sympy.sin(v))
+        >>> g = t.grad(v)
+        >>> g.compact_or_none("v28", 40), g.compact_or_none("x", 40)
+        (cos(v28), None)
+        """
+        i = self.index(node)
+        known = self._bounded.setdefault(limit, {self.anchor: sympy.S.One})
+        region = _reach_new([i], self._upstream, known)
+        for j in sorted(region, reverse=self.kind == "Gradient"):  # upstream first
+            if any(known[u] is None for u in self._upstream(j)):
+                known[j] = None
+                continue
+            r = self._result(j)
+            known[j] = r if size_at_most(r, limit) else None
+        return known[i]
 
     def _numeric_results(self) -> dict[int, float]:
         raise NotImplementedError
@@ -548,6 +583,9 @@ class Gradient(_Sweep):
         for j in region:
             memo[j] = adj.get(j, Zero) if j in adj else _zero(self.graph, j)
         return memo[i]
+
+    def _upstream(self, i: int) -> list[int]:
+        return [c for c in self.graph.consumers[i] if c <= self.anchor]
 
     def _numeric_results(self) -> dict[int, float]:
         graph, fvals = self.graph, self.floats()
@@ -672,6 +710,9 @@ class Tangents(_Sweep):
         for j in region:
             memo[j] = tan.get(j, Zero)
         return memo[i]
+
+    def _upstream(self, i: int) -> list[int]:
+        return [p for p in self.graph.equations[i].parents if p >= self.anchor]
 
     def _numeric_results(self) -> dict[int, float]:
         return forward(

@@ -119,7 +119,31 @@ def generate(
         )
     if fan_out and nodes < 2:
         raise ExerciseError("--fan-out needs at least 2 nodes")
+    if fan_out and all(OPS[o][0] == 1 for o in ops):
+        raise ExerciseError(
+            f"--fan-out needs an operation of two arguments (add, sub, mul, max): with "
+            f"{', '.join(ops)} alone every node has one consumer"
+        )
     rng = random.Random(seed)
+    if all(OPS[o][0] == 1 for o in ops):
+        inputs, define = _unary_chain(rng, nodes, ops)
+    else:
+        inputs, define = _drawn(rng, nodes, ops, fan_out)
+    options = f"nodes={nodes}, ops={','.join(ops)}, fan_out={fan_out}"
+    return _worksheet(
+        inputs,
+        define,
+        seed,
+        f"Backprop exercise, seed {seed}",
+        f"symtrace new --seed {seed} ({options})",
+        locals,
+    )
+
+
+def _drawn(
+    rng: random.Random, nodes: int, ops: list[str], fan_out: bool
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Inputs and definitions drawn at random until every value stays moderate."""
     for _attempt in range(100):
         built = _build(rng, nodes, ops, fan_out)
         if built is None:
@@ -135,15 +159,71 @@ def generate(
             f"could not make an exercise with {nodes} nodes from {', '.join(ops)} whose "
             "values all stay moderate; use fewer nodes or other operations"
         )
-    options = f"nodes={nodes}, ops={','.join(ops)}, fan_out={fan_out}"
-    return _worksheet(
-        inputs,
-        define,
-        seed,
-        f"Backprop exercise, seed {seed}",
-        f"symtrace new --seed {seed} ({options})",
-        locals,
-    )
+    return inputs, define
+
+
+# One-argument ops on floats, for the chain search: the value, or None where the step
+# is not allowed (a kink, a saturated or zero derivative, a value out of range).
+_UNARY_FLOAT: dict[str, Callable[[float], float | None]] = {
+    "square": lambda x: x * x if x != 0 else None,
+    "relu": lambda x: x if x > 0 else None,
+    "tanh": lambda x: math.tanh(x) if abs(x) <= 3 else None,
+    "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)) if abs(x) <= 3 else None,
+    "exp": lambda x: math.exp(x) if abs(x) <= 3 else None,
+}
+_MIN_ABS = 1e-3  # no value vanishes (squares of small numbers shrink fast)
+
+
+def _unary_chain(
+    rng: random.Random, nodes: int, ops: list[str]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """A chain ``a -> p -> q -> ... -> L`` of one-argument ops (the only shape they can
+    make), found by a depth-first search over the ops in a seeded random order, so that
+    it succeeds whenever such a chain exists; else a clear error with the longest one."""
+    found = _search_chain(rng, nodes, ops)
+    if found is None:
+        longest = next(
+            (n for n in range(nodes - 1, 0, -1) if _search_chain(rng, n, ops) is not None), 0
+        )
+        raise ExerciseError(
+            f"could not make an exercise with {nodes} nodes from {', '.join(ops)}: these "
+            "operations take one argument each, so the exercise is one chain from one "
+            "input, and no chain of that length keeps every value within "
+            f"±{_MAX_ABS}, away from kinks and saturation (the longest has {longest} "
+            "nodes); use fewer nodes, or add an operation of two arguments "
+            "(add, sub, mul, max)"
+        )
+    start, chain = found
+    names = [*_NODE_NAMES[: nodes - 1], "L"]
+    define, prev = {}, "a"
+    for name, op in zip(names, chain, strict=True):
+        define[name] = OPS[op][1].format(prev)
+        prev = name
+    return {"a": start}, define
+
+
+def _search_chain(rng: random.Random, nodes: int, ops: list[str]) -> tuple[int, list[str]] | None:
+    """A start value and ``nodes`` ops whose every value is allowed, or ``None``."""
+    starts = [-3, -2, -1, 1, 2, 3]
+    rng.shuffle(starts)
+    dead: set[tuple[float, int]] = set()  # (value, steps left) known to lead nowhere
+    for start in starts:
+        stack: list[tuple[float, list[str]]] = [(float(start), [])]
+        while stack:  # iterative depth-first search
+            x, chain = stack.pop()
+            if len(chain) == nodes:
+                return start, chain
+            key = (round(x, 9), nodes - len(chain))
+            if key in dead:
+                continue
+            dead.add(key)  # revisited only through another path: nothing new there
+            order = list(ops)
+            rng.shuffle(order)
+            for op in order:
+                y = _UNARY_FLOAT[op](x)
+                if y is not None and _MIN_ABS <= abs(y) <= _MAX_ABS:
+                    stack.append((y, [*chain, op]))
+    return None
 
 
 _DESCRIPTION = (

@@ -37,7 +37,9 @@ from typing import Any
 
 import sympy
 
-__all__ = ["HandNames", "hand", "hand_local", "hand_names", "is_quotient", "larger_than"]
+from .shapes import size_at_most
+
+__all__ = ["HandNames", "hand", "hand_local", "hand_names", "is_quotient"]
 
 
 def is_quotient(d: Any) -> bool:
@@ -102,7 +104,7 @@ def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     out = hand(e, names)
     if not isinstance(out, sympy.Basic) or out.has(sympy.MatrixSymbol):
         return out  # matrix adjoints print in their own matrix form
-    if larger_than(out, HAND_LIMIT):
+    if not size_at_most(out, HAND_LIMIT):
         return out  # a long compact form (deep in a long chain): factoring would cost more
     return _common_out(_cancel_quotients(out, names))
 
@@ -169,18 +171,6 @@ the chain."""
 _CANCEL_LIMIT = 60
 """Expressions with more operations than this are not searched for quotients to cancel
 (distributing a product of sums could swell them)."""
-
-
-def larger_than(e: sympy.Basic, limit: int) -> bool:
-    """Whether ``e`` has more than ``limit`` tree nodes (counted up to the limit only,
-    iteratively: any depth)."""
-    stack, seen = [e], 0
-    while stack:
-        seen += 1
-        if seen > limit:
-            return True
-        stack.extend(stack.pop().args)
-    return False
 
 
 def _quotients(

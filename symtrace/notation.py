@@ -326,6 +326,34 @@ def adjoint_symbol(sym: sympy.Symbol) -> sympy.Symbol:
     return _decorated(sym, "bar")
 
 
+class PartialSymbol(sympy.Symbol):
+    """A printing-only Symbol that stands for the local partial ``∂y/∂x`` (see
+    :func:`partial_symbol`)."""
+
+    of: tuple[sympy.Symbol, sympy.Symbol]
+
+    def _unicodestr(self, printer: Any) -> str:
+        return partial(*self.of, "text")
+
+    def _sympystr(self, printer: Any) -> str:
+        return partial(*self.of, "text")
+
+    def _latex(self, printer: Any) -> str:
+        return partial(*self.of, "latex")
+
+
+def partial_symbol(y: sympy.Symbol, x: sympy.Symbol) -> sympy.Symbol:
+    """A printing-only Symbol for the local partial ``∂y/∂x``: written by name in a table
+    where the partial itself is too large to repeat (``L̅*∂L/∂x₉₉``).
+
+    >>> expr(adjoint_symbol(sympy.Symbol("L")) * partial_symbol(*sympy.symbols("L x_1")), "text")
+    'L̅*∂L/∂x₁'
+    """
+    out = PartialSymbol(f"∂{y.name}/∂{x.name}")
+    out.of = (y, x)
+    return out
+
+
 def tangent_symbol(sym: sympy.Symbol) -> sympy.Symbol:
     """A printing-only Symbol for the tangent of ``sym``: ``ė`` / ``\\dot{e}``."""
     return _decorated(sym, "dot")
@@ -405,16 +433,20 @@ def product(parts: list[str], fmt: str) -> str:
 
 
 def expr_product(factors: list[Any], fmt: str) -> str:
-    """Expressions written as a product ``f · g``, each parenthesised where needed.
+    """Expressions written as a product ``f · g``, each parenthesised where needed
+    (a factor given as a string is written as it is).
 
     >>> a, b = sympy.symbols("a b")
     >>> expr_product([a + b, -a, b], "text"), expr_product([a + b], "text")
     ('(a + b) · (-a) · b', 'a + b')
     """
     if len(factors) == 1:
-        return expr(factors[0], fmt)
+        return factors[0] if isinstance(factors[0], str) else expr(factors[0], fmt)
     out = []
     for f in factors:
+        if isinstance(f, str):  # already written: a derivative's name, ``dL/dx``
+            out.append(f)
+            continue
         s = expr(f, fmt)
         low = isinstance(f, sympy.Basic) and precedence(f) < PRECEDENCE["Mul"]
         out.append(_paren(s, fmt) if low or s.startswith("-") else s)
@@ -584,6 +616,10 @@ def wrap(text: str, columns: int) -> str:
     return "\n".join(out)
 
 
+GRID_PADDING = 100
+"""Text table columns are padded to at most this many terminal columns (see :func:`grid`)."""
+
+
 def grid(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
@@ -618,8 +654,13 @@ def grid(
     """
     cols = columns if columns is not None else "l" * len(header)
     if fmt == "text":
+        # Columns are padded to their widest cell, up to GRID_PADDING columns: a cell
+        # wider than that runs past its column rather than widening every row.
         widths = [
-            max(width(part) for r in [header, *rows] for part in r[k].split("\n"))
+            min(
+                max(width(part) for r in [header, *rows] for part in r[k].split("\n")),
+                max(GRID_PADDING, width(header[k])),
+            )
             for k in range(len(header))
         ]
 

@@ -46,6 +46,7 @@ from .display import Renderable
 from .errors import EvaluationError, OptionValueError, UsageError
 from .evaluation import ValueCache
 from .graph import Graph
+from .shapes import size_at_most
 
 __all__ = [
     "Derivation",
@@ -495,6 +496,26 @@ named, not expanded), unless ``symbolic_only=True``: their symbolic results grow
 depth of the graph, and printing them all would take quadratic time and space."""
 
 
+REFERENCE_SIZE = 40
+"""A symbolic result of a derivation (``dL/dx₄``) with more SymPy nodes than this is
+written by name in the later steps that use it, not repeated: the compact results of a
+deep graph grow with its depth, and writing each in full at every step would make the
+derivation quadratic in the graph."""
+
+LOCAL_SIZE = 200
+"""A local partial (``∂x₄/∂x₃``) with more SymPy nodes than this is written by name: one
+definition with many arguments has as many partials, each nearly as large as itself."""
+
+
+def _local_or_name(graph: Graph, c: int, p: int, names: Any) -> Any:
+    """The local partial ``∂c/∂p`` as by hand, or its name when it has more than
+    :data:`LOCAL_SIZE` nodes."""
+    local = graph.local_partial(c, p)
+    if size_at_most(local, LOCAL_SIZE):
+        return nt.hand_local(local, names)
+    return nt.partial_symbol(graph.symbols[c], graph.symbols[p])
+
+
 # ------------------------------------------------------------------ derivations
 
 
@@ -624,6 +645,7 @@ class Derivation(Renderable):
         if forward:
             keep.add(self.sweep.anchor)
         names = nt.hand_names(self.graph.equations) if symbolic else {}
+        small = self._small_results(keep) if symbolic and not self.graph.has_matrices else {}
 
         rows = []
         for i in _select(self.graph, o["nodes"], self._default, not forward):
@@ -632,8 +654,11 @@ class Derivation(Renderable):
             if i == self.sweep.anchor:
                 rows.append([[lhs], ["1"]])
                 continue
-            if symbolic or self.graph.has_matrices:  # VJP steps come with their rule
-                steps: list[tuple[int, Any, Any, float | None, float | None]] = [
+            steps: list[tuple[int, Any, Any, float | None, float | None]]
+            if symbolic and i in small:  # large factors by reference (see REFERENCE_SIZE)
+                steps = self._symbolic_steps(i, small, keep, names, fmt)
+            elif symbolic or self.graph.has_matrices:  # VJP steps come with their rule
+                steps = [
                     (
                         self.graph.index(s.via),
                         nt.hand_local(s.local, names),
@@ -669,9 +694,9 @@ class Derivation(Renderable):
                     factors = [local] if one else [local, upstream]
                     if not forward:
                         factors.reverse()
-                    sym_terms.append(
-                        nt.expr_product([expand(f) if expanded else f for f in factors], fmt)
-                    )
+                    if expanded:  # a factor written by name (a str) stays as it is
+                        factors = [f if isinstance(f, str) else expand(f) for f in factors]
+                    sym_terms.append(nt.expr_product(factors, fmt))
                 values = [local_value] if one else [local_value, upstream_value]
                 if not forward:
                     values.reverse()
@@ -680,8 +705,10 @@ class Derivation(Renderable):
             if vjps and symbolic:
                 parts.append(rules)
             if symbolic:
-                result = nt.hand_local(self.sweep[node], names)
-                parts += [sym_terms, nt.terms(expand(result) if expanded else result, fmt)]
+                parts.append(sym_terms)
+                if small.get(i, (sympy.S.One, True))[0] is not None:  # built: written
+                    result = nt.hand_local(self.sweep[node], names)
+                    parts.append(nt.terms(expand(result) if expanded else result, fmt))
             if numeric:
                 value = self.sweep.value(node) if self._values else None
                 parts += [num_terms, [nt.number(value, precision, fmt)]]
@@ -690,6 +717,77 @@ class Derivation(Renderable):
             rows.append(_dedupe(parts))
         header = self._header(fmt, precision)
         return _equation_lines(rows, fmt, header, o["width"])
+
+    def _vias(self, i: int, keep: set[int]) -> list[tuple[int, int]]:
+        """The steps of node ``i`` as ``(via, equation)``: its consumers (reverse mode) or
+        its parents (forward mode) in ``keep``; ``equation`` is the one whose local partial
+        the step takes."""
+        graph = self.graph
+        if self.mode == "reverse":
+            return [(c, c) for c in graph.consumers[i] if c in keep and c < self.sweep.size]
+        parents = graph.equations[i].parents
+        return [(p, i) for k, p in enumerate(parents) if p in keep and p not in parents[:k]]
+
+    def _small_results(self, keep: set[int]) -> dict[int, tuple[sympy.Expr | None, bool]]:
+        """Each node's compact symbolic result (``None`` where it is not written) and
+        whether later steps may repeat it (``False``: they name it, ``dL/dx₄``).
+
+        A node's result is built (by the sweep) only when every upstream result it sums
+        may be repeated, so each one is a sum of bounded terms, one per step; a result
+        with more than :data:`REFERENCE_SIZE` SymPy nodes is written on its own line
+        only.  The whole derivation then takes time linear in the graph.
+        """
+        small: dict[int, tuple[sympy.Expr | None, bool]] = {}
+        anchor = self.sweep.anchor
+        for i in sorted(keep, reverse=self.mode == "reverse"):
+            if i == anchor:
+                small[i] = (sympy.S.One, True)
+                continue
+            if not all(small[via][1] for via, _ in self._vias(i, keep)):
+                small[i] = (None, False)
+                continue
+            r = self.sweep[self.graph.symbols[i]]
+            small[i] = (r, size_at_most(r, REFERENCE_SIZE))
+        return small
+
+    def _symbolic_steps(
+        self,
+        i: int,
+        small: dict[int, tuple[sympy.Expr | None, bool]],
+        keep: set[int],
+        names: Any,
+        fmt: str,
+    ) -> list[tuple[int, Any, Any, float | None, float | None]]:
+        """Node ``i``'s chain-rule steps ``(via, local, upstream, local value, upstream
+        value)``, as :meth:`Gradient.steps` gives them but with a large local partial or
+        upstream result written by name (``∂x₄/∂x₃``, ``dL/dx₄``)."""
+        graph, sweep = self.graph, self.sweep
+        syms, anchor = graph.symbols, self._anchor
+        values = sweep.has_values
+        out: list[tuple[int, Any, Any, float | None, float | None]] = []
+        for via, eq in self._vias(i, keep):
+            up, repeat = small[via]
+            if up is not None and up == 0:
+                continue  # a step that contributes nothing, as the engine leaves it out
+            wrt = i if self.mode == "reverse" else via  # the partial ∂eq/∂wrt
+            k = graph.equations[eq].parents.index(wrt)
+            local: Any = graph.local_partials(eq)[k]
+            if not size_at_most(local, LOCAL_SIZE):
+                local = nt.partial(syms[eq], syms[wrt], fmt)
+            else:
+                local = nt.hand_local(local, names)
+            upstream: Any
+            if up is None or not repeat:  # named: its own line above says what it is
+                if self.mode == "forward":
+                    upstream = nt.derivative(syms[via], anchor, fmt)
+                else:
+                    upstream = nt.derivative(anchor, syms[via], fmt)
+            else:
+                upstream = nt.hand_local(up, names)
+            local_value = sweep.local_values(eq)[k] if values else None
+            up_value = float(sweep.value(syms[via])) if values else None
+            out.append((via, local, upstream, local_value, up_value))
+        return out
 
     def __repr__(self) -> str:
         return _repr(self)
@@ -870,11 +968,11 @@ class Table(Renderable):
                     if graph.equations[c].kind == "matrix":  # its VJP rule holds c̄ already
                         terms.append(vjp_rules(graph, c).get(sym, sympy.S.Zero))
                     else:
-                        local = nt.hand_local(graph.local_partial(c, i), names)
+                        local = _local_or_name(graph, c, i, names)
                         terms.append(nt.adjoint_symbol(syms[c]) * local)
             elif rhs is not None:
                 for p in graph.equations[i].parents:
-                    local = nt.hand_local(graph.local_partial(i, p), names)
+                    local = _local_or_name(graph, i, p, names)
                     terms.append(local * nt.tangent_symbol(syms[p]))
             deriv = sympy.Add(*terms) if terms else sympy.S.Zero
             out.append(TableRow(sym, rhs, value, deriv, contributions, dvalue))

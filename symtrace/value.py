@@ -82,8 +82,10 @@ class Value:
     * ``backward()`` accumulates into the leaves' ``grad`` as micrograd and PyTorch do
       (zero the grads before each step); a computed node's ``grad`` is the last
       sweep's (PyTorch's numbers: micrograd compounds them over repeated calls).
-    * ``data`` is always a Python float (``Value(2).data == 2.0``); ``grad`` starts at
-      ``0.0``.
+    * ``grad`` is a float: it starts at ``0.0`` and ``backward()`` seeds ``1.0`` (micrograd
+      starts at the int ``0``).  ``data`` keeps the number type given, as micrograd's does:
+      ``Value(2) ** 3`` has ``data`` 8 (an int), Fractions stay exact, NumPy scalars are
+      kept; ``tanh``, ``exp``, ``log`` and ``sigmoid`` give floats.
     * ``a - b``, ``a / b`` and ``-a`` are recorded as one step each (ops ``'-'``,
       ``'/'``, ``'neg'``), not decomposed into ``a + b*(-1)`` and ``a * b**-1``: the
       trace shows the steps the user wrote.  Numerically ``a / b`` is one division.
@@ -95,8 +97,21 @@ class Value:
     ``_prev`` (the set of children) and ``_op`` (``'+'``, ``'*'``, ``'**2'``,
     ``'tanh'``, ``'ReLU'``, ...) are there for micrograd's graph-drawing code;
     ``node._backward()`` applies that node's local chain-rule step once (as in the
-    lecture's manual backprop), and assigning ``node._backward = fn`` installs a custom
-    rule for a node made with ``Value(data, children, op)``.
+    lecture's manual backprop).
+
+    A node made by hand, ``Value(data, children, op)``, behaves as micrograd's: it has no
+    backward rule until one is assigned (``node._backward = fn``), so no gradient flows
+    through it to its children, whatever ``op`` says.  With a rule assigned and ``op`` an
+    op symtrace knows (``'+'``, ``'tanh'``, ``'**2'``, ...) it traces as that op; with a
+    rule and an op it does not know, :meth:`trace` raises
+    :class:`~symtrace.errors.UsageError` (the rule is Python code it cannot read).
+    Without a rule the node is traced as an input holding its ``data``, with a warning:
+    the trace then agrees with ``.grad`` (nothing flows past it).
+
+    >>> a = Value(2.0, label="a")
+    >>> s = Value(a.data + 1, (a,), "+1")   # by hand, no _backward
+    >>> s.backward(); a.grad
+    0.0
     """
 
     __slots__ = (
@@ -115,7 +130,7 @@ class Value:
         "grad",
     )
 
-    data: float
+    data: Any  # the number as given: int, float, Fraction, a NumPy scalar
     grad: float
     _parents: tuple[Value, ...]
     _kind: str
@@ -134,7 +149,7 @@ class Value:
         _op: str = "",
         label: str = "",
     ) -> None:
-        self.data = _as_float(data, "Value(data)")
+        self.data = _as_number(data, "Value(data)")
         self.grad = 0.0
         self._parents = parents = tuple(_children)
         for p in parents:
@@ -142,11 +157,10 @@ class Value:
                 raise UsageError(f"Value children must be Values, got {type(p).__name__} {p!r}")
         self._n = next(_creation)
         self._label = label
-        kind, arg = _kind_of(_op, len(parents))
-        self._kind = kind
-        if arg is not None:
-            self._arg = arg
-        if _op and kind in ("leaf", "custom"):
+        # A node made by hand has no backward rule until one is assigned (micrograd's
+        # default _backward does nothing), whatever its op is called.
+        self._kind = "custom" if parents else "leaf"
+        if _op:
             self._opname = _op
 
     # ---------------------------------------------------------------- micrograd API
@@ -343,7 +357,7 @@ class Value:
         (0.0, 0.0)
         """
         x = self.data
-        return self._result(x if x > 0.0 else 0.0, (self,), "relu")
+        return self._result(0 if x < 0 else x, (self,), "relu")  # micrograd's, types kept
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid ``1 / (1 + exp(-x))``, computed without overflow.
@@ -511,45 +525,58 @@ def _nothing() -> None:
     """The ``_backward`` of a leaf."""
 
 
-def _as_float(x: Any, what: str) -> float:
-    if isinstance(x, float):
-        return x
+def _as_number(x: Any, what: str) -> Any:
+    """``x`` itself, if it is a real number (int, float, Fraction, a NumPy scalar)."""
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
-        return float(x)
+        return x
     raise InvalidValueError(
-        f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
+        f"{what} must be a real number (int, float, Fraction or a NumPy scalar), got "
+        f"{type(x).__name__} {_short(x)}; a Value holds one number (for an array, make "
+        "one Value per entry)"
     )
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _constant(x: object) -> Value | None:
     """Wrap a plain number met inside an operator (``None`` if ``x`` is not one)."""
+    arg: Any
     if type(x) is float:
-        data = arg = x
+        arg = x
     elif isinstance(x, numbers.Integral):
         arg = int(x)
-        data = float(arg)
+    elif isinstance(x, Fraction):
+        arg = x
     elif isinstance(x, numbers.Real):
-        data = arg = float(x)
+        arg = float(x)
     else:
         return None
     v = _new(Value)
-    v.data = data
+    v.data = x  # the number as given: micrograd's arithmetic keeps its type
     v.grad = 0.0
     v._parents = ()
     v._kind = "const"
-    v._arg = arg  # kept as given (int or float) for the trace
+    v._arg = arg  # for the trace: an int, a Fraction or a float
     v._n = next(_creation)
     return v
 
 
-def _topological(root: Value) -> list[Value]:
-    """Every Value upstream of ``root`` (itself included), parents before children."""
+def _topological(root: Value, cut: Callable[[Value], bool] | None = None) -> list[Value]:
+    """Every Value upstream of ``root`` (itself included), parents before children;
+    the parents of a Value for which ``cut`` is true are left out (unless reached
+    another way)."""
     seen = {root}
     order = [root]
     stack = [root]
     pop, push, add, keep = stack.pop, stack.append, seen.add, order.append
     while stack:
-        for p in pop()._parents:
+        v = pop()
+        if cut is not None and cut(v):
+            continue
+        for p in v._parents:
             if p not in seen:
                 add(p)
                 push(p)
@@ -694,8 +721,11 @@ _BACKWARD: dict[str, Callable[[Value], None] | None] = {
 
 def _number(x: float) -> sympy.Expr:
     """A Python number as a SymPy number: exact when it is an integer or k/2**j, j <= 10."""
-    if isinstance(x, int):
-        return sympy.Integer(x)
+    if isinstance(x, numbers.Integral):
+        return sympy.Integer(int(x))
+    if isinstance(x, Fraction):
+        return sympy.Rational(x.numerator, x.denominator)
+    x = float(x)
     if math.isfinite(x):
         q = Fraction(x)
         if q.denominator <= 1024:
@@ -875,15 +905,21 @@ def _identifier(label: str) -> str:
     return s
 
 
+def _without_rule(v: Value) -> bool:
+    """Whether ``v`` was made by hand with children and given no ``_backward``."""
+    return v._kind == "custom" and getattr(v, "_custom", None) is None
+
+
 def _build(output: Value, name: str | None) -> _Traced:
     """Translate the graph upstream of ``output`` into a new Trace."""
-    order = _topological(output)
+    order = _topological(output, cut=_without_rule)
     names = _names(order, output, name)
     t = Trace()
     symbols: dict[int, sympy.Expr] = {}
     exprs: dict[int, sympy.Expr] = {}
     kinds: dict[int, str] = {}
     leaves: list[Value] = []
+    hand_made: list[str] = []
     for v in order:
         kind = v._kind
         key = id(v)
@@ -897,6 +933,14 @@ def _build(output: Value, name: str | None) -> _Traced:
                 leaves.append(v)
             continue
         arg = getattr(v, "_arg", None)
+        if _without_rule(v):
+            # made by hand without a backward rule: no gradient flows past it (as in
+            # micrograd), so it is an input holding its data, and its parents are cut off
+            hand_made.append(names[key])
+            symbols[key] = exprs[key] = t.input(names[key], v.data)
+            if v is not output:
+                leaves.append(v)
+            continue
         if kind == "custom":  # a hand-made node: trace the op its micrograd spelling names
             kind, arg = _kind_of(v._op, len(v._parents))
         rule = _SYMPY.get(kind)
@@ -908,4 +952,12 @@ def _build(output: Value, name: str | None) -> _Traced:
         rhs = rule(tuple(symbols[id(p)] for p in v._parents), arg)
         exprs[key] = rhs
         symbols[key] = t.define(names[key], rhs)
+    if hand_made:
+        warnings.warn(
+            f"Values made by hand with no _backward ({', '.join(hand_made)}) are traced as "
+            "inputs holding their data: no gradient flows through them, as in micrograd "
+            "(assign node._backward to give one a rule)",
+            UserWarning,
+            stacklevel=4,
+        )
     return _Traced(t, name, symbols[id(output)], symbols, exprs, kinds, tuple(leaves))

@@ -123,3 +123,22 @@ def test_random_wrong_answers_never_raise_and_are_never_correct(
         for claim in (str(wrong_formula), wrong_number, f"({expected})**7 + 1"):
             r = t.check({key: claim}, output=out)
             assert r[key].verdict != "correct", (key, claim)
+
+
+def test_wrong_answers_on_a_deep_chain_show_short_formulas_only() -> None:
+    # Each wrong answer's text once built the compact adjoint in full (as long as the
+    # chain below the output): quadratic work over the answers of a deep graph.
+    t = Trace()
+    v = x = t.input("x", 0.5)
+    for k in range(120):
+        v = t.define(f"v{k}", sympy.sin(v) * 0.5 + v * 0.5)
+    answers = {f"d{v}/dv{k}": 7 for k in range(0, 120, 3)} | {f"d{v}/dx": 7}
+    r = finishes_within(60, t.check, answers, output=v)
+    assert all(a.verdict == "wrong" for a in r.values())
+    near = r[f"d{v}/dv117"].explanation  # two steps from the output: a short formula
+    assert near.startswith("wrong: expected (0.5*cos(v117) + 0.5)*(0.5*cos(v118) + 0.5) = 0.979")
+    far = r[f"d{v}/dx"].explanation  # a product of 120 factors: the number only
+    assert far.startswith(f"wrong: expected {grader.number_text(t.grad(v).value(x))}.")
+    g = t.grad(v)
+    assert g.compact_or_none("v117", 40) == g["v117"]
+    assert g.compact_or_none("x", 40) is None

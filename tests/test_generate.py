@@ -82,7 +82,10 @@ def test_every_generated_key_grades_all_correct(
     try:
         sheet = generate(seed, nodes=nodes, ops=ops, fan_out=fan_out, locals=locals_)
     except ExerciseError as exc:  # a clear refusal, never an overflow
-        assert "could not make an exercise" in str(exc)
+        message = str(exc)
+        assert "could not make an exercise" in message or (
+            fan_out and "--fan-out needs an operation of two arguments" in message
+        )
         return
     report = sheet.key_report()
     assert report.ok, str(report)
@@ -144,3 +147,40 @@ def test_template_on_the_command_line(tmp_path) -> None:
     key = tmp_path / "neuron.key.toml"
     assert 'L = "(s - y)**2/2"' in out.read_text() and key.exists()
     assert main(["check", str(key)]) == 0
+
+
+UNARY = sorted(o for o in OPS if OPS[o][0] == 1)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    ops=st.lists(st.sampled_from(UNARY), min_size=1, max_size=3, unique=True),
+    nodes=st.integers(1, 6),
+)
+def test_one_argument_op_sets_make_a_chain_or_say_why(
+    seed: int, ops: list[str], nodes: int
+) -> None:
+    # Issue 16: `symtrace new --ops exp,square` failed to find moderate values and
+    # exited 2.  Without a two-argument op the exercise is a chain, found by a search
+    # that succeeds whenever one exists; only exp alone is too short (at most 4 nodes).
+    try:
+        sheet = generate(seed, nodes=nodes, ops=ops)
+    except ExerciseError as exc:
+        assert ops == ["exp"] and nodes > 4
+        assert "the longest has 4 nodes" in str(exc) and "two arguments" in str(exc)
+        return
+    report = sheet.key_report()
+    assert report.ok, str(report)
+    t = loads(sheet.key).trace
+    values = [abs(float(t.value(n))) for n in t.nodes]
+    assert all(1e-3 <= v <= 60 for v in values)
+    grads = t.grad(t["L"])
+    assert all(grads.value(n) != 0 for n in t.nodes)  # no kink, no dead step
+
+
+def test_exp_square_twelve_nodes_and_fan_out_without_a_binary_op() -> None:
+    sheet = generate(3, nodes=12, ops=["exp", "square"])
+    assert sheet.key_report().ok
+    with pytest.raises(ExerciseError, match="--fan-out needs an operation of two arguments"):
+        generate(3, nodes=4, ops=["tanh"], fan_out=True)

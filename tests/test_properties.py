@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
 import sympy
 from hypothesis import given, settings
 
 from symtrace import Trace
 from symtrace.derivatives import float_adjoints, numeric_partials, reverse
+from symtrace.shapes import partials
 from symtrace.testing import check_grads
 
+from guards import HANG_TIMEOUT, finishes_within
 from strategies import traces
 
 
@@ -88,3 +91,26 @@ def test_the_float_fast_path_is_the_reverse_loop(case: tuple[Trace, sympy.Symbol
     fast = float_adjoints(graph, fvals, out, numeric_partials(graph, fvals))
     for i, v in enumerate(fast):
         assert math.isclose(v, generic.get(i, 0.0), rel_tol=1e-15, abs_tol=1e-300), i
+
+
+@given(traces(max_inputs=3, max_nodes=5))
+def test_local_partials_are_sympys_diff(case: tuple[Trace, sympy.Symbol]) -> None:
+    # shapes.partials applies the sum and product rules only where a variable occurs;
+    # the expressions must be exactly the ones sympy.diff gives.
+    t, y = case
+    expr = t.graph.expand(y) * sympy.Symbol("k") + sympy.sin(t.graph.expand(y))
+    variables = sorted(expr.free_symbols, key=str)
+    for e in (expr, sympy.expand(expr), *expr.args):
+        assert partials(e, variables) == tuple(sympy.diff(e, v) for v in variables)
+
+
+def test_local_partials_of_a_long_product_take_linear_work_per_partial() -> None:
+    # SymPy's diff of an m-factor product differentiates every factor for every term:
+    # m = 300 took minutes.  Each partial here is the product of the other factors.
+    xs = sympy.symbols("x0:300")
+    t = Trace()
+    nodes = t.inputs(list(map(str, xs)), values=[1.001] * 300)
+    L = t.define("L", sympy.Mul(*nodes))
+    g = finishes_within(HANG_TIMEOUT, t.grad, L)
+    assert finishes_within(HANG_TIMEOUT, g.value, nodes[7]) == pytest.approx(1.001**299)
+    assert g[nodes[7]] == sympy.Mul(*nodes[:7], *nodes[8:])

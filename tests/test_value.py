@@ -16,8 +16,10 @@ import textwrap
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -407,7 +409,7 @@ def test_arithmetic_and_backward_build_no_sympy(monkeypatch: pytest.MonkeyPatch)
 
 def test_micrograd_attributes() -> None:
     a = Value(2)
-    assert a.data == 2.0 and isinstance(a.data, float)
+    assert a.data == 2 and isinstance(a.data, int)  # the type given, as micrograd keeps it
     assert a.grad == 0.0 and isinstance(a.grad, float)
     assert a.label == "" and a._op == "" and a._prev == set()
     b = Value(-3.0, label="b")
@@ -481,14 +483,36 @@ def test_large_arguments_do_not_overflow() -> None:
     assert y.data == 2.0 and x.grad == 0.0
 
 
-def test_hand_built_nodes_use_micrograd_op_names() -> None:
+def test_hand_built_nodes_pass_no_gradient_as_in_micrograd() -> None:
+    # micrograd: a Value made by hand has the default _backward, which does nothing, so
+    # no gradient reaches its children whatever its op is called (issue 16: symtrace
+    # used to apply the named op's rule).
     a, b = Value(2.0, label="a"), Value(5.0, label="b")
     s = Value(a.data + b.data, (a, b), "+")
     p = Value(s.data**2, (s,), "**2")
     p.backward()
-    assert (a.grad, b.grad) == (14.0, 14.0)
+    assert (p.grad, s.grad, a.grad, b.grad) == (1.0, 0.0, 0.0, 0.0)
     assert p._op == "**2" and s._op == "+"
-    assert str(p.expr) == "v1**2"
+    # Traced as an input holding its data, with a warning: the trace agrees with .grad.
+    with pytest.warns(UserWarning, match=r"made by hand with no _backward \(v1\)"):
+        t = p.trace()
+    assert [str(n) for n in t.nodes] == ["v1"] and t.input_values == {t["v1"]: 49.0}
+    assert p.expr == t["v1"]
+    # Inside a larger graph the hand-made node is an input too; the rest traces as usual.
+    y = p * a
+    y.backward()
+    with pytest.warns(UserWarning, match="no gradient flows through them"):
+        assert str(y.expr) == "a*v1"
+    assert (a.grad, b.grad) == (49.0, 0.0)  # only through y = p*a
+    assert str(a.grad_expr) == "v1"
+
+
+def test_hand_built_node_with_unknown_op_gives_zero_gradient() -> None:
+    # micrograd's result, not an error: nothing flows through a node it cannot backprop.
+    a = Value(3.0, label="a")
+    u = Value(1.0, (a,), "mystery")
+    (u * a).backward()
+    assert (u.grad, a.grad) == (3.0, 1.0)
 
 
 def test_custom_backward_closure() -> None:
@@ -833,3 +857,45 @@ def test_a_subclass_works_like_micrograds() -> None:
     assert type(y) is Value and w.m == 0.0
     y.backward()
     assert w.grad == 3.0
+
+
+def _numbers_program(make: Any, x0: Any, x1: Any) -> tuple[Any, Any, Any]:
+    """The same arithmetic on symtrace's or micrograd's Value: ``data`` keeps its type."""
+    a, b = make(x0), make(x1)
+    y = (a**3 + 2 * b) * a - b / a + (a * b).relu() + (-b).relu()
+    return a, b, y
+
+
+@pytest.mark.parametrize(
+    ("x0", "x1", "kind"),
+    [(2, 3, int), (Fraction(1, 3), Fraction(-2, 7), Fraction), (2, 0.5, float)],
+)
+def test_data_keeps_the_number_type_as_in_micrograd(x0: Any, x1: Any, kind: type) -> None:
+    a, b, y = _numbers_program(Value, x0, x1)
+    if kind is int:  # b / a is true division: a float, as in Python and micrograd
+        assert (Value(2) ** 3).data == 8 and type((Value(2) ** 3).data) is int
+        assert type((Value(2) * 3 + 1).data) is int and type(Value(-2).relu().data) is int
+    else:
+        assert type(y.data) is kind
+    y.backward()
+    mg = pytest.importorskip("micrograd.engine")
+    ma, mb, my = _numbers_program(mg.Value, x0, x1)
+    my.backward()
+    assert y.data == my.data and type(y.data) is type(my.data)
+    assert (a.grad, b.grad) == pytest.approx((ma.grad, mb.grad), rel=1e-15)
+    # the symbolic side reads the exact numbers: a Fraction input stays a Rational
+    t = y.trace()
+    assert t.value(t.nodes[-1]) == pytest.approx(float(y.data), rel=1e-15)
+
+
+def test_fractions_stay_exact_and_numpy_scalars_work() -> None:
+    third = Value(Fraction(1, 3))
+    y = third * 3 - 1
+    assert y.data == 0 and type(y.data) is Fraction
+    x = Value(np.float32(0.5))
+    z = (x * np.float64(4.0)).tanh() + np.int64(2) * x
+    z.backward()
+    assert z.data == pytest.approx(math.tanh(2.0) + 1.0)
+    assert x.grad == pytest.approx(4 * (1 - math.tanh(2.0) ** 2) + 2)
+    with pytest.raises(TypeError, match="one number"):
+        Value(np.array([1.0, 2.0]))  # type: ignore[arg-type]

@@ -75,3 +75,29 @@ def test_highlight_a_path_or_nodes() -> None:
     assert 'n0 -> n2 [label="∂e/∂a = b = -3", color="#dc2626", penwidth=2.5];' in dot
     assert 'n0 -> n3 [label="∂L/∂a = 1"];' in dot  # a -> L is not on the path
     assert t.to_dot(highlight="e").count("penwidth") == 1
+
+
+def test_derivation_of_a_deep_graph_refers_to_earlier_steps_and_grows_linearly() -> None:
+    # Below SYMBOLIC_NODES the derivation keeps its symbols, but the compact adjoint of
+    # node k is a product of (cos(v_j) + 1) over every j above it: written in full at
+    # every step, the text grew as the square of the depth (issue 16: 45 KB gave 37 MB).
+    def v(k: int) -> str:
+        return nt.name(sympy.Symbol(f"v{k}"), "text")
+
+    sizes = {}
+    for n in (SYMBOLIC_NODES // 4, SYMBOLIC_NODES // 2):
+        t, y = chain(n)
+        lines = str(t.derivation(y)).splitlines()
+        sizes[n] = sum(len(line) for line in lines)
+        top = v(n - 1)
+        # near the output the results are written out in symbols ...
+        assert lines[3].startswith(f"d{top}/d{v(n - 3)} = d{top}/d{v(n - 2)} · ")
+        assert lines[3].count("cos") == 4  # (cos(v48) + 1) · (cos(v47) + 1) = product
+        # ... deep down a step names the result above it instead of repeating it
+        named = f"d{top}/d{v(2)}"
+        assert lines[-3].startswith(
+            f"d{top}/d{v(1)} = {named} · ∂{v(2)}/∂{v(1)} = {named} · (cos({v(1)}) + 1) = "
+        )
+        assert max(len(line) for line in lines) < 400
+    (n1, s1), (n2, s2) = sizes.items()
+    assert s2 / s1 < 1.2 * n2 / n1  # linear, not quadratic, in the depth

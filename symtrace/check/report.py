@@ -16,7 +16,6 @@ import sympy
 
 from ..display import Renderable
 from ..errors import OptionError
-from ..handforms import larger_than
 from ..notation import (
     as_written,
     check_format,
@@ -26,6 +25,7 @@ from ..notation import (
     number,
     terminal_safe,
 )
+from ..shapes import size_at_most
 from .keys import Kind
 
 __all__ = [
@@ -405,7 +405,7 @@ def number_text(x: float | None, paren: bool = False) -> str:
 
 def is_small(expr: sympy.Basic, limit: int = 40) -> bool:
     """Whether ``expr`` has at most ``limit`` tree nodes (stops counting early)."""
-    return not larger_than(expr, limit)
+    return size_at_most(expr, limit)
 
 
 def expr_text(expr: sympy.Basic, limit: int = 500) -> str:

@@ -367,6 +367,8 @@ def _one_sided(
     graph: Graph, eq: Equation, values: Sequence[float]
 ) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """The local partials of ``eq`` from below and from above a kink; ``None`` if none."""
+    if eq.shape is not None and not eq.shape.has_kinks:
+        return None  # decided once per shape, without writing the partials in node symbols
     partials = graph.local_partials(eq.index)
     funcs = set().union(*(p.atoms(sympy.Heaviside, sympy.sign) for p in partials))
     if not funcs:

@@ -344,10 +344,10 @@ class PartialSymbol(sympy.Symbol):
 
 def partial_symbol(y: sympy.Symbol, x: sympy.Symbol) -> sympy.Symbol:
     """A printing-only Symbol for the local partial ``∂y/∂x``: written by name in a table
-    where the partial itself is too large to repeat (``L̅*∂L/∂x₉₉``).
+    where the partial itself is too large to repeat (``∂L/∂x₉₉*L̄``).
 
     >>> expr(adjoint_symbol(sympy.Symbol("L")) * partial_symbol(*sympy.symbols("L x_1")), "text")
-    'L̅*∂L/∂x₁'
+    '∂L/∂x₁*L̄'
     """
     out = PartialSymbol(f"∂{y.name}/∂{x.name}")
     out.of = (y, x)

@@ -41,6 +41,7 @@ import re
 import textwrap
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -252,9 +253,27 @@ def matrix_number(
 
 
 def expr(e: Any, fmt: str) -> str:
-    """A SymPy expression written in ``fmt`` (Markdown gets the LaTeX, without ``$``)."""
+    """A SymPy expression written in ``fmt`` (Markdown gets the LaTeX, without ``$``).
+
+    Each expression is printed once per format: the views of one explanation (tables,
+    derivation) and the layout of a long cell print the same expressions many times,
+    and SymPy's printers take about a millisecond for a short definition."""
     if isinstance(e, int | float) and not isinstance(e, bool):
         e = sympy.Integer(e) if isinstance(e, int) else sympy.Float(e)
+    if isinstance(e, sympy.Basic) and not isinstance(e, sympy.MatrixBase):
+        return _printed(e, fmt)
+    return _print(e, fmt)
+
+
+@lru_cache(maxsize=65_536)
+def _printed(e: sympy.Basic, fmt: str) -> str:
+    """:func:`expr` of a hashable expression, remembered.  SymPy's ``==`` is structural
+    and tells numbers of different kinds apart (``Float(2.0) != Integer(2)``, and
+    Floats of different precisions), so two expressions equal here print alike."""
+    return _print(e, fmt)
+
+
+def _print(e: Any, fmt: str) -> str:
     if fmt == "text":
         return str(_UNICODE.doprint(e))
     if _is_matrixy(e):

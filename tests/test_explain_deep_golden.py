@@ -1,13 +1,13 @@
 """``symtrace explain`` of a deep chain, compared with the text written before explaining
 was made faster (issue 16: each expression printed once, reused across the views).
 
-``tests/golden/deep-chain.toml`` is ``benchmarks/bench_files.py``'s ``deep(25)`` with a
+``tests/explain_golden/deep-chain.toml`` is ``benchmarks/bench_files.py``'s ``deep(25)`` with a
 title: deep enough that results are named instead of repeated (``printing.REFERENCE_SIZE``)
 and cells are cut across lines.  The goldens were written by the code before the change;
 after an intended change of the explanation, regenerate them and review the diff::
 
     python tests/test_explain_deep_golden.py
-    git diff tests/golden/
+    git diff tests/explain_golden/
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 from symtrace.cli import explain
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "explain_golden"
 EXERCISE = GOLDEN / "deep-chain.toml"
 FORMATS = {"text": "deep-chain-explain.txt", "latex": "deep-chain-explain.tex"}
 

@@ -129,6 +129,27 @@ def one_form(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace(OVERLINE, MACRON))
 
 
+def ordered_terms(e: sympy.Add) -> list[Any]:
+    """``e.as_ordered_terms()``, the order SymPy's printers write a sum in, remembered:
+    a sum is ordered once for its cell, its layout and its printing.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> ordered_terms(b - 2 * a)
+    [-2*a, b]
+    """
+    return list(_ordered_terms(e))
+
+
+@lru_cache(maxsize=65_536)
+def _ordered_terms(e: sympy.Add) -> tuple[Any, ...]:
+    return tuple(e.as_ordered_terms())
+
+
+PRINTED_MEMO = 65_536
+"""How many printed subexpressions a :class:`UnicodeStrPrinter` remembers (it forgets them
+all when full), and how many printed expressions :func:`expr` remembers per format."""
+
+
 class UnicodeStrPrinter(StrPrinter):
     """SymPy's one-line string printer, writing symbol names as ``sympy.pretty`` does.
 
@@ -155,6 +176,30 @@ class UnicodeStrPrinter(StrPrinter):
             return one_form(str(super().doprint(expr)))
         finally:
             pretty_use_unicode(previous)
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self._memo: dict[tuple[sympy.Basic, bool], str] = {}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        # Each subexpression is printed once: a sum printed after its terms, or a product
+        # after its factors (a cell cut across lines), reuses their text.  SymPy prints a
+        # Float in full only at the top (``_print_level``), so that is part of the key.
+        if kwargs or not isinstance(expr, sympy.Basic) or isinstance(expr, sympy.MatrixBase):
+            return str(super()._print(expr, **kwargs))
+        key = (expr, self._print_level == 0)
+        text = self._memo.get(key)
+        if text is None:
+            text = str(super()._print(expr))
+            if len(self._memo) >= PRINTED_MEMO:
+                self._memo.clear()
+            self._memo[key] = text
+        return text
+
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        if (order or self.order) is None and isinstance(expr, sympy.Add):
+            return ordered_terms(expr)
+        return list(super()._as_ordered_terms(expr, order))
 
     def _print_Symbol(self, expr: Any) -> str:
         return str(pretty_symbol(expr.name))
@@ -265,7 +310,7 @@ def expr(e: Any, fmt: str) -> str:
     return _print(e, fmt)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=PRINTED_MEMO)
 def _printed(e: sympy.Basic, fmt: str) -> str:
     """:func:`expr` of a hashable expression, remembered.  SymPy's ``==`` is structural
     and tells numbers of different kinds apart (``Float(2.0) != Integer(2)``, and
@@ -877,7 +922,7 @@ def terms(e: Any, fmt: str) -> list[str]:
     (['a', '-2*b'], ['a b'])
     """
     if isinstance(e, sympy.Add):
-        return Sum([expr(t, fmt) for t in e.as_ordered_terms()], expr(e, fmt))
+        return Sum([expr(t, fmt) for t in ordered_terms(e)], expr(e, fmt))
     return [expr(e, fmt)]
 
 

@@ -179,21 +179,30 @@ class UnicodeStrPrinter(StrPrinter):
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
-        self._memo: dict[tuple[sympy.Basic, bool], str] = {}
+        self._memo: dict[sympy.Basic, str] = {}
+        self._nesting = 0  # how deep in one expression the printer is
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         # Each subexpression is printed once: a sum printed after its terms, or a product
-        # after its factors (a cell cut across lines), reuses their text.  SymPy prints a
-        # Float in full only at the top (``_print_level``), so that is part of the key.
-        if kwargs or not isinstance(expr, sympy.Basic) or isinstance(expr, sympy.MatrixBase):
-            return str(super()._print(expr, **kwargs))
-        key = (expr, self._print_level == 0)
-        text = self._memo.get(key)
+        # after its factors (a cell cut across lines), reuses their text.  Only text inside
+        # an expression is remembered: SymPy writes a Float in full at the top only.
+        memo = (
+            self._nesting > 0
+            and not kwargs
+            and isinstance(expr, sympy.Basic)
+            and not isinstance(expr, sympy.MatrixBase)
+        )
+        text = self._memo.get(expr) if memo else None
         if text is None:
-            text = str(super()._print(expr))
-            if len(self._memo) >= PRINTED_MEMO:
-                self._memo.clear()
-            self._memo[key] = text
+            self._nesting += 1
+            try:
+                text = str(super()._print(expr, **kwargs))
+            finally:
+                self._nesting -= 1
+            if memo:
+                if len(self._memo) >= PRINTED_MEMO:
+                    self._memo.clear()
+                self._memo[expr] = text
         return text
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:

@@ -41,6 +41,7 @@ import re
 import textwrap
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -128,6 +129,27 @@ def one_form(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace(OVERLINE, MACRON))
 
 
+def ordered_terms(e: sympy.Add) -> list[Any]:
+    """``e.as_ordered_terms()``, the order SymPy's printers write a sum in, remembered:
+    a sum is ordered once for its cell, its layout and its printing.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> ordered_terms(b - 2 * a)
+    [-2*a, b]
+    """
+    return list(_ordered_terms(e))
+
+
+@lru_cache(maxsize=65_536)
+def _ordered_terms(e: sympy.Add) -> tuple[Any, ...]:
+    return tuple(e.as_ordered_terms())
+
+
+PRINTED_MEMO = 65_536
+"""How many printed subexpressions a :class:`UnicodeStrPrinter` remembers (it forgets them
+all when full), and how many printed expressions :func:`expr` remembers per format."""
+
+
 class UnicodeStrPrinter(StrPrinter):
     """SymPy's one-line string printer, writing symbol names as ``sympy.pretty`` does.
 
@@ -154,6 +176,39 @@ class UnicodeStrPrinter(StrPrinter):
             return one_form(str(super().doprint(expr)))
         finally:
             pretty_use_unicode(previous)
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self._memo: dict[sympy.Basic, str] = {}
+        self._nesting = 0  # how deep in one expression the printer is
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        # Each subexpression is printed once: a sum printed after its terms, or a product
+        # after its factors (a cell cut across lines), reuses their text.  Only text inside
+        # an expression is remembered: SymPy writes a Float in full at the top only.
+        memo = (
+            self._nesting > 0
+            and not kwargs
+            and isinstance(expr, sympy.Basic)
+            and not isinstance(expr, sympy.MatrixBase)
+        )
+        text = self._memo.get(expr) if memo else None
+        if text is None:
+            self._nesting += 1
+            try:
+                text = str(super()._print(expr, **kwargs))
+            finally:
+                self._nesting -= 1
+            if memo:
+                if len(self._memo) >= PRINTED_MEMO:
+                    self._memo.clear()
+                self._memo[expr] = text
+        return text
+
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        if (order or self.order) is None and isinstance(expr, sympy.Add):
+            return ordered_terms(expr)
+        return list(super()._as_ordered_terms(expr, order))
 
     def _print_Symbol(self, expr: Any) -> str:
         return str(pretty_symbol(expr.name))
@@ -252,9 +307,27 @@ def matrix_number(
 
 
 def expr(e: Any, fmt: str) -> str:
-    """A SymPy expression written in ``fmt`` (Markdown gets the LaTeX, without ``$``)."""
+    """A SymPy expression written in ``fmt`` (Markdown gets the LaTeX, without ``$``).
+
+    Each expression is printed once per format: the views of one explanation (tables,
+    derivation) and the layout of a long cell print the same expressions many times,
+    and SymPy's printers take about a millisecond for a short definition."""
     if isinstance(e, int | float) and not isinstance(e, bool):
         e = sympy.Integer(e) if isinstance(e, int) else sympy.Float(e)
+    if isinstance(e, sympy.Basic) and not isinstance(e, sympy.MatrixBase):
+        return _printed(e, fmt)
+    return _print(e, fmt)
+
+
+@lru_cache(maxsize=PRINTED_MEMO)
+def _printed(e: sympy.Basic, fmt: str) -> str:
+    """:func:`expr` of a hashable expression, remembered.  SymPy's ``==`` is structural
+    and tells numbers of different kinds apart (``Float(2.0) != Integer(2)``, and
+    Floats of different precisions), so two expressions equal here print alike."""
+    return _print(e, fmt)
+
+
+def _print(e: Any, fmt: str) -> str:
     if fmt == "text":
         return str(_UNICODE.doprint(e))
     if _is_matrixy(e):
@@ -858,7 +931,7 @@ def terms(e: Any, fmt: str) -> list[str]:
     (['a', '-2*b'], ['a b'])
     """
     if isinstance(e, sympy.Add):
-        return Sum([expr(t, fmt) for t in e.as_ordered_terms()], expr(e, fmt))
+        return Sum([expr(t, fmt) for t in ordered_terms(e)], expr(e, fmt))
     return [expr(e, fmt)]
 
 

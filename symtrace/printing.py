@@ -225,7 +225,7 @@ def _tokens(e: Any, fmt: str, limit: float, depth: int = 0) -> list[_Token]:
         return [("", whole)]
     out: list[_Token] = []
     if isinstance(e, sympy.Add):
-        for k, term in enumerate(e.as_ordered_terms()):
+        for k, term in enumerate(nt.ordered_terms(e)):
             minus = k > 0 and term.could_extract_minus_sign()
             inner = _tokens(-term if minus else term, fmt, limit, depth + 1)
             sep = "" if k == 0 else " - " if minus else " + "

@@ -2,12 +2,13 @@
 
 A wrong gradient of an input that feeds every node was diagnosed by trying every sum of
 up to five of its consumers' contributions (``C(n, 5)`` sums: a 300-node chain never
-finished), and writing a large shared adjoint by hand walked it as a tree.  These tests
+finished), and a large shared adjoint was walked as a tree (exponential in its depth).  These tests
 only guard against the hang; speed is measured in ``benchmarks/``.
 """
 
 from __future__ import annotations
 
+import pytest
 import sympy
 
 from symtrace import Trace
@@ -32,6 +33,20 @@ def test_wrong_gradients_and_values_on_a_chain_with_wide_fan_out_are_judged() ->
     r = finishes_within(HANG_TIMEOUT, t.check, answers)
     assert [r[k].verdict for k in answers] == ["wrong", "wrong", "wrong"]
     assert r.first_error == "x150"
+
+
+@pytest.mark.parametrize("n", [80, 300])  # 80: small enough for symbolic forms in the text
+def test_a_dag_with_several_consumers_per_node_is_checked_and_differentiated(n: int) -> None:
+    t = Trace()
+    xs = [t.input("a", 0.3), t.input("b", 0.6)]
+    for i in range(n):
+        p, q = xs[-1], xs[-2]
+        xs.append(t.define(f"x{i + 1}", sympy.sin(p) * q if i % 2 else p / 2 + q * sympy.cos(p)))
+    answers = {f"dx{n}/dx{n // 2}": "3.0", f"dx{n}/da": "1.0", f"x{n // 2}": "2.0"}
+    r = finishes_within(HANG_TIMEOUT, t.check, answers)
+    assert [r[k].verdict for k in answers] == ["wrong", "wrong", "wrong"]
+    adjoint = finishes_within(HANG_TIMEOUT, t.diff, xs[-1], xs[n // 2])
+    assert isinstance(adjoint, sympy.Add)  # its parts are shared: not walked as a tree here
 
 
 def test_a_fan_out_slip_over_many_consumers_is_named_briefly() -> None:

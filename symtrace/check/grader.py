@@ -529,7 +529,8 @@ class Grader:
         chain = isinstance(q, NodeGradient | NodeTangent)
         if chain and (len(self.graph) <= _SYMBOLIC_STEP_NODES or claim.expr is not None):
             expected_sym = symbolic()
-            if expected_sym.free_symbols and is_small(expected_sym):
+            if is_small(expected_sym) and expected_sym.free_symbols:  # small first: a DAG's
+                # shared adjoint walked as a tree (free_symbols) is exponential in its depth
                 step += f" (symbolically {expected_sym})"
         expected = self.correct.number(q) if self.correct is not None else None
         mistake, explanation = None, f"correct: {step}"

@@ -91,7 +91,37 @@ def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     """
     if not names or not isinstance(e, sympy.Basic):
         return e
-    return e.xreplace(dict(names))
+    if size_at_most(e, HAND_LIMIT):
+        return e.xreplace(dict(names))
+    return _replace_shared(e, names)
+
+
+def _replace_shared(e: sympy.Basic, names: Mapping[sympy.Expr, sympy.Symbol]) -> sympy.Basic:
+    """``e.xreplace(names)`` for a large expression: each distinct subexpression rewritten
+    once, without recursion.  The adjoint of a node in the middle of a graph where nodes
+    have several consumers shares its parts (``dL/dx₃`` is in ``dL/dx₂`` and ``dL/dx₁``):
+    a tree walk such as ``xreplace`` visits each part once per path to it, which grows
+    exponentially with the depth, and recurses once per level."""
+    done: dict[sympy.Basic, sympy.Basic] = {}
+    stack: list[sympy.Basic] = [e]
+    while stack:
+        node = stack[-1]
+        if node in done:
+            stack.pop()
+            continue
+        if node in names:
+            done[node] = names[node]
+            stack.pop()
+            continue
+        pending = [a for a in node.args if a not in done]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        args = tuple(done[a] for a in node.args)
+        changed = any(a is not b for a, b in zip(args, node.args, strict=True))
+        done[node] = node.func(*args) if changed else node
+    return done[e]
 
 
 def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
@@ -102,10 +132,10 @@ def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     (2*(o - y), 2*(o - y))
     """
     out = hand(e, names)
-    if not isinstance(out, sympy.Basic) or out.has(sympy.MatrixSymbol):
-        return out  # matrix adjoints print in their own matrix form
-    if not size_at_most(out, HAND_LIMIT):
+    if not isinstance(out, sympy.Basic) or not size_at_most(out, HAND_LIMIT):
         return out  # a long compact form (deep in a long chain): factoring would cost more
+    if out.has(sympy.MatrixSymbol):
+        return out  # matrix adjoints print in their own matrix form
     return _common_out(_cancel_quotients(out, names))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -30,7 +30,9 @@ __all__ = ["Grader", "Options", "check"]
 
 _SYMBOLIC_STEP_NODES = 100  # larger traces: symbolic forms only on request
 _SHOWN_NODES = 40  # a chain-rule result is written in a wrong answer's text up to this size
-_SUBSET_LIMIT = 6
+_SUBSET_LIMIT = 6  # fan-out: sums of fewer than this many consumers' contributions ...
+_SUBSET_BUDGET = 5_000  # ... tried while there are at most this many such subsets
+_NAMES_SHOWN = 8  # consumers named in a fan-out explanation (more: "and N others")
 _SYMBOLIC_OPS = 300  # simplify only expressions this small ...
 _EXPANSION_TERMS = 2_000  # ... whose powers of sums expand to at most this many terms
 
@@ -47,6 +49,37 @@ def _bounded(expr: sympy.Expr) -> bool:
             if math.comb(k + len(p.base.args) - 1, k) > _EXPANSION_TERMS:
                 return False
     return True
+
+
+def _partial_sums(terms: list[float]) -> Iterator[tuple[float, tuple[int, ...], bool]]:
+    """The sums a fan-out slip may have made of some consumers' contributions ``terms``:
+    each sum, a subset of consumers, and whether the sum leaves out that subset (else it
+    is the subset's own sum).
+
+    Every proper subset of fewer than ``_SUBSET_LIMIT`` consumers, smallest first, while
+    there are at most ``_SUBSET_BUDGET`` of them (a node with 5 consumers: 30 subsets);
+    for a wider fan-out (a node feeding 50,000 others has 2.6e21 subsets of at most 5) only
+    the linear few: each consumer alone, then all but one.
+    """
+    n = len(terms)
+    sizes = range(1, min(n, _SUBSET_LIMIT))
+    if sum(math.comb(n, r) for r in sizes) <= _SUBSET_BUDGET:
+        for r in sizes:
+            for subset in itertools.combinations(range(n), r):
+                yield sum(terms[k] for k in subset), subset, False
+        return
+    for k in range(n):
+        yield terms[k], (k,), False
+    total = sum(terms)
+    for k in range(n):
+        yield total - terms[k], (k,), True
+
+
+def _some_names(names: list[str]) -> str:
+    """``a, b, c``, or the first few and how many others."""
+    if len(names) <= _NAMES_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:_NAMES_SHOWN])} and {len(names) - _NAMES_SHOWN:,} others"
 
 
 @dataclass(frozen=True)
@@ -496,7 +529,8 @@ class Grader:
         chain = isinstance(q, NodeGradient | NodeTangent)
         if chain and (len(self.graph) <= _SYMBOLIC_STEP_NODES or claim.expr is not None):
             expected_sym = symbolic()
-            if expected_sym.free_symbols and is_small(expected_sym):
+            if is_small(expected_sym) and expected_sym.free_symbols:  # small first: a DAG's
+                # shared adjoint walked as a tree (free_symbols) is exponential in its depth
                 step += f" (symbolically {expected_sym})"
         expected = self.correct.number(q) if self.correct is not None else None
         mistake, explanation = None, f"correct: {step}"
@@ -619,16 +653,17 @@ class Grader:
         via = [up.node for up, _ in pairs]
         for w in worlds:
             terms = [w.number(x) * w.number(y) for x, y in pairs]
-            for r in range(1, min(len(terms), _SUBSET_LIMIT)):
-                for subset in itertools.combinations(range(len(terms)), r):
-                    if self.close(claim, sum(terms[k] for k in subset)):
-                        missing = [s[via[k]].name for k in range(len(terms)) if k not in subset]
-                        return "fan-out", (
-                            f"fan-out not summed: {s[i]} feeds "
-                            f"{', '.join(s[c].name for c in via)}; its gradient is the "
-                            f"sum over all of them, and the contribution through "
-                            f"{', '.join(missing)} is missing"
-                        )
+            for partial, subset, leaves_out in _partial_sums(terms):
+                if self.close(claim, partial):
+                    missing = [
+                        s[via[k]].name for k in range(len(terms)) if (k in subset) == leaves_out
+                    ]
+                    return "fan-out", (
+                        f"fan-out not summed: {s[i]} feeds "
+                        f"{_some_names([s[c].name for c in via])}; its gradient is the "
+                        f"sum over all of them, and the contribution through "
+                        f"{_some_names(missing)} is missing"
+                    )
         return None
 
     def _wrong_upstream_argument(
@@ -639,12 +674,13 @@ class Grader:
         s = self.graph.symbols
         for w in worlds:
             terms = [w.number(x) * w.number(y) for x, y in pairs]
+            total = sum(terms)  # once: summing per consumer was quadratic in the fan-out
             for k, (up, local) in enumerate(pairs):
                 c = local.node
                 for position, other in enumerate(self.graph.equations[c].parents):
                     if other == i:
                         continue
-                    alt = sum(terms) - terms[k] + w.number(up) * w.locals[c][position]
+                    alt = total - terms[k] + w.number(up) * w.locals[c][position]
                     if self.close(claim, alt):
                         return "wrong-argument", (
                             f"wrong argument: ∂{s[c]}/∂{s[i]} was taken with "

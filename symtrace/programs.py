@@ -362,6 +362,8 @@ _PRINTER = NumPyPrinter({"fully_qualified_modules": False})
 
 
 def _var(graph: Graph, i: int) -> str:
+    # The node's name is only a readable suffix: every name passed the graph's
+    # str.isidentifier() check, so "v3_W1" is one identifier, never code.
     return f"v{i}_{graph.symbols[i].name}"
 
 
@@ -380,6 +382,8 @@ class MatrixProgram:
         namespace: dict[str, Any] = {"np": np, "softmax": NUMERIC.softmax}
         namespace["log_softmax"] = NUMERIC.log_softmax
         namespace.update({f"f_{n}": f.numeric for n, f in FUNCTIONS.items()})
+        # source is printed by SymPy's NumPy printer from the trace's expressions; names are
+        # identifiers (_var), so no text from a file or a user is executed as code
         exec(compile(source, "<symtrace matrix program>", "exec"), namespace)  # noqa: S102
         self._fn = namespace["program"]
 

@@ -60,11 +60,17 @@ import sympy
 
 from .check import Answer, Report, parse_key, read_claim
 from .check.lenient import normalise, normalise_matrix
-from .check.matrix import MatrixAnswer, MatrixReport, latex_matrix, read_matrix_claim
+from .check.matrix import (
+    MatrixAnswer,
+    MatrixReport,
+    latex_matrix,
+    latex_text,
+    read_matrix_claim,
+)
 from .errors import ExerciseError, MissingValueError, ParseError, SymtraceError
 from .exercise import Key, Submission, load_submission, loads_submission
 from .matrix_parsing import parse_matrix_expression, uses_matrices
-from .notation import as_written, latex_escape, number
+from .notation import as_written, number
 from .parsing import parse_expression
 from .variants import variant_key
 
@@ -685,28 +691,6 @@ def _why(line: Line) -> str:
     return line.explanation.removeprefix(f"{line.verdict}: ")
 
 
-def _tex(text: str) -> str:
-    """Running text for LaTeX: :func:`~symtrace.notation.latex_escape`, and characters
-    pdflatex has no glyph for (a student's ``x₁``, any script) written as code points."""
-    escaped = latex_escape(text)
-    return "".join(
-        ch if ord(ch) < 128 else _MATH_TEXT.get(ch, f"\\texttt{{U+{ord(ch):04X}}}")
-        for ch in escaped
-    )
-
-
-_MATH_TEXT = {
-    "ᵀ": "$^{\\mathsf{T}}$",
-    "⊙": "$\\odot$",
-    "×": "$\\times$",
-    "✗": "$\\times$",
-    "δ": "$\\delta$",
-    "Σ": "$\\Sigma$",
-}
-"""The symbols of a matrix explanation (``Wᵀ · δ``, ``(2×1)``, a wrong entry's ✗), as
-LaTeX math in running text."""
-
-
 def feedback_markdown(key: Key, result: Graded) -> str:
     """A student's feedback in Markdown: points, then each answer and why."""
     title = key.exercise.title or "Backprop exercise"
@@ -742,24 +726,24 @@ def feedback_latex(key: Key, result: Graded) -> str:
         "\\usepackage{color}",
         "\\usepackage[margin=2.5cm]{geometry}",
         "\\begin{document}",
-        f"\\section*{{{_tex(title)}: feedback for {_tex(who)}}}",
+        f"\\section*{{{latex_text(title)}: feedback for {latex_text(who)}}}",
     ]
     if result.error is not None:
-        body.append(f"Your file could not be graded: {_tex(result.error)}")
+        body.append(f"Your file could not be graded: {latex_text(result.error)}")
     else:
         body.append(f"\\textbf{{{_pts(result.points)} of {_pts(result.max_points)} points}}\\par")
         for flag in result.flags:
-            body.append(f"\\noindent Note: {_tex(flag)}\\par")
+            body.append(f"\\noindent Note: {latex_text(flag)}\\par")
         body.append("\\begin{itemize}")
         for line in result.lines:
             if isinstance(line.answer, MatrixAnswer):
                 body.append(_matrix_item(line, line.answer))
                 continue
-            claimed = "" if line.claimed is None else f" = {_tex(_written(line.claimed))}"
+            claimed = "" if line.claimed is None else f" = {latex_text(_written(line.claimed))}"
             body.append(
-                f"\\item \\texttt{{{_tex(line.key)}}}{claimed}: "
+                f"\\item \\texttt{{{latex_text(line.key)}}}{claimed}: "
                 f"\\textbf{{{line.verdict}}} ({_pts(line.points)}/{_pts(line.max_points)}). "
-                f"{_tex(_why(line))}"
+                f"{latex_text(_why(line))}"
             )
         body.append("\\end{itemize}")
     body.append("\\end{document}")
@@ -771,16 +755,16 @@ def _matrix_item(line: Line, answer: MatrixAnswer) -> str:
     with its shapes, the expected matrix and yours (wrong entries in red)."""
     claimed = ""
     if isinstance(line.claimed, str):  # a formula; a literal is shown below
-        claimed = f" = \\texttt{{{_tex(line.claimed)}}}"
+        claimed = f" = \\texttt{{{latex_text(line.claimed)}}}"
     why = _why(line).split("\n")[0].replace("(marked ✗)", "(in red)")
     out = [
-        f"\\item \\texttt{{{_tex(line.key)}}}{claimed}: \\textbf{{{line.verdict}}} "
-        f"({_pts(line.points)}/{_pts(line.max_points)}). {_tex(why)}"
+        f"\\item \\texttt{{{latex_text(line.key)}}}{claimed}: \\textbf{{{line.verdict}}} "
+        f"({_pts(line.points)}/{_pts(line.max_points)}). {latex_text(why)}"
     ]
     if answer.step is not None and answer.verdict != "correct":
-        out.append(f"\\\\ step: {_tex(answer.step[0])}")
+        out.append(f"\\\\ step: {latex_text(answer.step[0])}")
         if answer.step[1]:
-            out.append(f"\\\\ shapes: {_tex(answer.step[1].strip())}")
+            out.append(f"\\\\ shapes: {latex_text(answer.step[1].strip())}")
     if answer.verdict != "correct":
         shown = f"\\text{{expected: }}{latex_matrix(answer.expected)}"
         if answer.given is not None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
 import sympy
+from latex import pdflatex
 
 import symtrace as st
 from symtrace.check.matrix import MISTAKES, MatrixReport
@@ -364,7 +366,8 @@ def test_report_formats() -> None:
     md = r.to_markdown()
     assert "| `dE/dh` | wrong | missing transpose |" in md
     tex = r.to_latex()
-    assert "\\begin{bmatrix}" in tex and "\\color{red}" in tex
+    assert "\\begin{bmatrix}" in tex and "\\boxed{0.0363503}" not in tex
+    assert "\\boxed{" in tex and "missing transpose" in tex and "score: " in tex
     data = json.loads(r.to_json())
     by_key = {a["key"]: a for a in data["answers"]}
     assert by_key["dE/dh"]["mistake"] == "missing-transpose"
@@ -664,3 +667,20 @@ def test_the_local_partial_of_a_scalar_node_is_shaped_like_its_parent() -> None:
     r = t.check({"∂s/∂z": "2 * z", "local:L/s": 3, "∂s/∂z ": [[2], [-4.5]]}, output="L")
     assert [a.verdict for a in r.values()] == ["correct", "correct", "wrong"]
     assert r["∂s/∂z"].expected == [[2.0], [-4.0]] and r["∂s/∂z "].entries == [[True], [False]]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
+def test_latex_report_compiles_standalone_with_amsmath_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    t = mazur()
+    r = t.check({"dE/dW2": "h @ delta2.T", "dE/dh": "W2 @ delta2"}, output="E")
+    tex = r.to_latex()
+    doc = (
+        "\\documentclass[a4paper]{article}\n\\usepackage{amsmath}\n"
+        f"\\begin{{document}}\n{tex}\n\\end{{document}}\n"
+    )
+    done = pdflatex(tmp_path, "report.tex", doc)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "Overfull" not in (tmp_path / "report.log").read_text(errors="replace")
+    # the step with its shapes is there, and each wrong entry of yours is boxed
+    assert "(2$\\times$1) = (2$\\times$2) $\\cdot$ (2$\\times$1)" in tex
+    assert tex.count("\\boxed{") == 2 + 2

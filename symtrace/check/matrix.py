@@ -53,7 +53,7 @@ from ..errors import ExerciseError, MissingValueError, ParseError, SymtraceError
 from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from ..matrix_parsing import parse_matrix_expression, uses_matrices
-from ..notation import as_written
+from ..notation import as_written, latex_escape
 from ..parsing import parse_expression, parse_number
 from .keys import LocalPartial, NodeGradient, NodeTangent, NodeValue, parse_key
 from .report import Report
@@ -64,6 +64,7 @@ __all__ = [
     "MatrixReport",
     "check_matrix",
     "latex_matrix",
+    "latex_text",
     "read_matrix_claim",
     "scalar_report",
 ]
@@ -188,16 +189,25 @@ class MatrixReport(Mapping[str, MatrixAnswer]):
         return "\n".join(out)
 
     def to_latex(self) -> str:
-        """LaTeX: each answer's expected matrix and yours as ``bmatrix``, wrong entries
-        in red (``\\color{red}``)."""
-        out = []
+        """LaTeX in running text (compiles with ``amsmath`` alone): the title, each
+        answer's verdict and explanation, its expected matrix and yours as ``bmatrix``
+        with the wrong entries boxed, then the score."""
+        out = ["\\begin{flushleft}"]
+        if self.title:
+            out.append(f"\\textbf{{{latex_text(self.title)}}}\\par")
         for k, a in self.answers.items():
-            line = f"\\text{{{_tex_escape(k)}}}: \\text{{{a.verdict}}}\\quad "
-            line += latex_matrix(a.expected, None)
+            said = [
+                latex_text(line.strip())
+                for line in a.explanation.splitlines()
+                if not line.strip().startswith(("expected:", "yours:"))
+            ]  # the verdict and why, then the step and its shapes; the matrices follow
+            out.append(f"\\textbf{{{latex_text(k)}}}: " + "\\\\\n".join(said))
+            shown = f"\\text{{expected: }}{latex_matrix(a.expected, None)}"
             if a.given is not None:
-                line += "\\quad\\text{yours: }" + latex_matrix(a.given, a.entries)
-            out.append(line)
-        return "\\\\\n".join(out)
+                shown += f"\\quad\\text{{yours: }}{latex_matrix(a.given, a.entries, 'box')}"
+            out.append(f"\\[{shown}\\]")
+        out += [f"\\textbf{{score: {self.score:.2f}}}", "\\end{flushleft}"]
+        return "\n".join(out)
 
     def to_json(self, indent: int | None = 2) -> str:
         """JSON: ``{"score", "ok", "first_error", "answers": [...]}``."""
@@ -260,20 +270,19 @@ def _rows(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
     return "[" + ", ".join(rows) + "]"
 
 
-def _tex_escape(s: str) -> str:
-    return s.replace("_", "\\_").replace("∂", "\\partial ")
-
-
-def latex_matrix(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
+def latex_matrix(
+    m: list[list[float]], marks: list[list[bool]] | None = None, wrong: str = "red"
+) -> str:
     """A matrix as ``bmatrix`` (needs ``amsmath``), the entries ``marks`` says are wrong
-    in red (``\\color{red}``, needs the ``color`` package)."""
+    in red (``\\color{red}``, needs the ``color`` package) or, with ``wrong="box"``,
+    boxed (``\\boxed``, amsmath only)."""
     rows = []
     for i, row in enumerate(m):
         cells = []
         for j, v in enumerate(row):
             cell = _num(v)
             if marks is not None and not marks[i][j]:
-                cell = f"{{\\color{{red}}{cell}}}"
+                cell = f"\\boxed{{{cell}}}" if wrong == "box" else f"{{\\color{{red}}{cell}}}"
             cells.append(cell)
         rows.append(" & ".join(cells))
     return "\\begin{bmatrix}" + " \\\\ ".join(rows) + "\\end{bmatrix}"
@@ -1108,3 +1117,24 @@ def _named(
         if wrong_text:
             where = f" (yours is {wrong_text}; the step is {step[0]})"
     return f"{MISTAKES[mistake]}: {what}{where}"
+
+
+def latex_text(text: str) -> str:
+    """Running text for LaTeX: :func:`~symtrace.notation.latex_escape`, and characters
+    pdflatex has no glyph for (a student's ``x₁``, any script) written as code points."""
+    escaped = latex_escape(text)
+    return "".join(
+        ch if ord(ch) < 128 else MATH_TEXT.get(ch, f"\\texttt{{U+{ord(ch):04X}}}") for ch in escaped
+    )
+
+
+MATH_TEXT = {
+    "ᵀ": "$^{\\mathsf{T}}$",
+    "⊙": "$\\odot$",
+    "×": "$\\times$",
+    "✗": "$\\times$",
+    "δ": "$\\delta$",
+    "Σ": "$\\Sigma$",
+}
+"""The symbols of a matrix explanation (``Wᵀ · δ``, ``(2×1)``, a wrong entry's ✗), as
+LaTeX math in running text."""

@@ -54,6 +54,9 @@ from sympy.printing.str import StrPrinter
 
 from .errors import OptionError, OptionValueError
 from .handforms import hand, hand_local, hand_names
+from .nodes import NodeSymbol
+from .parsing import replace_unevaluated
+from .shapes import size_at_most
 
 __all__ = [
     "FORMATS",
@@ -71,6 +74,8 @@ __all__ = [
     "equation_lines",
     "expr",
     "expr_product",
+    "family",
+    "fill",
     "grid",
     "hand",
     "hand_local",
@@ -78,6 +83,7 @@ __all__ = [
     "inline",
     "latex_escape",
     "markdown_escape",
+    "marked",
     "name",
     "number",
     "number_product",
@@ -85,7 +91,9 @@ __all__ = [
     "one_of",
     "options_error",
     "partial",
+    "prefix_mark",
     "product",
+    "structure",
     "sum_terms",
     "tangent_symbol",
     "terminal_safe",
@@ -204,6 +212,14 @@ class UnicodeStrPrinter(StrPrinter):
                     self._memo.clear()
                 self._memo[expr] = text
         return text
+
+    def remember(self, expr: sympy.Basic, text: str) -> None:
+        """Take ``text`` as the printing of ``expr`` inside an expression (it must be
+        what printing it gives there: no Float in it, which prints in full at the top
+        only)."""
+        if len(self._memo) >= PRINTED_MEMO:
+            self._memo.clear()
+        self._memo[expr] = text
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         if (order or self.order) is None and isinstance(expr, sympy.Add):
@@ -329,7 +345,12 @@ def _printed(e: sympy.Basic, fmt: str) -> str:
 
 def _print(e: Any, fmt: str) -> str:
     if fmt == "text":
-        return str(_UNICODE.doprint(e))
+        text = _family_text(e)
+        if text is None:
+            text = str(_UNICODE.doprint(e))
+        if isinstance(e, sympy.Basic) and e.args and not e.has(sympy.Float):
+            _UNICODE.remember(e, text)  # a sum printed after its terms reuses them
+        return text
     if _is_matrixy(e):
         return str(_MATRIX_LATEX.doprint(e))
     return str(sympy.latex(e, symbol_names=_collisions(e)))
@@ -920,6 +941,116 @@ _GREEK = {"alpha", "beta", "eta", "zeta", "iota", "rho", "tau", "chi", "psi", "p
 def measure(s: str, fmt: str) -> float:
     """How wide ``s`` is: terminal columns (text) or :func:`tex_width` (LaTeX)."""
     return float(width(s)) if fmt == "text" else tex_width(s)
+
+
+def structure(e: sympy.Basic, rank: Mapping[sympy.Basic, int]) -> tuple[Any, ...]:
+    """A key equal for two expressions exactly when they are one tree, operation for
+    operation and constant for constant, with the parts of equal ``rank`` (their
+    symbols) in the same places (preorder, iterative).
+
+    SymPy's printers order terms and factors by comparing names, so two expressions
+    with one key whose symbols are ranked in alphabetical order print alike, names
+    apart (``sin(v3) + v3`` and ``sin(v8) + v8``): views print each such family once.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> structure(sympy.sin(x) + y, {x: 0, y: 1}) == structure(sympy.sin(y) + z, {y: 0, z: 1})
+    True
+    """
+    out: list[Any] = []
+    stack: list[Any] = [e]
+    while stack:
+        node = stack.pop()
+        k = rank.get(node)
+        if k is not None:
+            out.append(k)
+        elif not isinstance(node, sympy.Basic) or not node.args:
+            out.append((type(node), node, str(node) if isinstance(node, sympy.Float) else ""))
+        else:
+            out.append((type(node), len(node.args)))
+            stack.extend(reversed(node.args))
+    return tuple(out)
+
+
+FAMILY_SIZE = 400
+"""Expressions of at most this many SymPy nodes are printed (in text) once per family
+(:func:`family`); larger ones, which are seldom alike, are printed as they are."""
+
+MARKS = 4_096
+"""How many family templates text printing remembers (it forgets them all when full)."""
+
+_MARK = 0xF0000  # the name of rank k is chr(_MARK + k), then _FILL for each further column
+_FILL, _PREFIX = chr(0x100000), chr(0x100001)  # Unicode's private use area: never in a name
+_NAMED = (sympy.Symbol, NodeSymbol)  # exact types: printed by their names alone
+_TEMPLATES: dict[tuple[Any, ...], str | None] = {}
+
+
+def family(e: Any) -> tuple[tuple[Any, ...], list[sympy.Symbol]] | None:
+    """The family of ``e`` for text printing: a key, and ``e``'s symbols in alphabetical
+    order; None when ``e`` is not a scalar expression of at most :data:`FAMILY_SIZE`
+    nodes whose symbols are plain ones (printed by name alone) with distinct names.
+
+    Two expressions of one key print alike, names apart: the printers order terms and
+    factors by comparing names (:func:`structure`).
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> family(sympy.sin(x) * y)[0] == family(sympy.sin(y) * z)[0]
+    True
+    >>> family(sympy.sin(y) * x)[0] == family(sympy.sin(x) * y)[0]
+    False
+    """
+    if not isinstance(e, sympy.Expr) or e.is_Matrix or not size_at_most(e, FAMILY_SIZE):
+        return None
+    symbols = sorted(e.free_symbols, key=lambda s: str(s.name))
+    if any(type(s) not in _NAMED for s in symbols) or len(symbols) > 0xFFFD:
+        return None
+    if len({s.name for s in symbols}) < len(symbols):
+        return None
+    kinds = tuple((type(s), tuple(sorted(s._assumptions_orig.items()))) for s in symbols)
+    return (structure(e, {s: k for k, s in enumerate(symbols)}), kinds), symbols
+
+
+def marked(e: Any, symbols: Sequence[sympy.Symbol], widths: Sequence[int]) -> Any:
+    """``e`` with a mark for each of ``symbols`` (its ``family``'s), as many columns
+    wide as ``widths`` says and in the same alphabetical order, built without
+    evaluation; None if ``e`` holds a part that cannot be built so.  Text printed from
+    it becomes the text of any member of the family by :func:`fill`."""
+    marks = {
+        s: sympy.Symbol(chr(_MARK + k) + _FILL * (w - 1), **s._assumptions_orig)
+        for k, (s, w) in enumerate(zip(symbols, widths, strict=True))
+    }
+    return replace_unevaluated(e, marks)
+
+
+def prefix_mark(columns: int) -> str:
+    """A mark ``columns`` wide for text that :func:`fill` puts in front (``x̄₁ = ``)."""
+    return _PREFIX + _FILL * (columns - 1) if columns else ""
+
+
+def fill(template: str, names: Sequence[str], prefix: str = "") -> str:
+    """Text printed from :func:`marked` with the ``names`` (by rank) and the ``prefix``
+    (for :func:`prefix_mark`) put in."""
+    table: dict[int, str | None] = {_MARK + k: n for k, n in enumerate(names)}
+    table[ord(_FILL)], table[ord(_PREFIX)] = None, prefix
+    return template.translate(table)
+
+
+def _family_text(e: Any) -> str | None:
+    """Text of ``e`` from its family's template (printed once), or None."""
+    found = family(e) if isinstance(e, sympy.Basic) and e.args else None
+    if found is None:
+        return None
+    key, symbols = found
+    if key in _TEMPLATES:
+        template = _TEMPLATES[key]
+    else:
+        mark = marked(e, symbols, [1] * len(symbols))
+        template = None if mark is None else str(_UNICODE.doprint(mark))
+        if len(_TEMPLATES) >= MARKS:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    if template is None:
+        return None
+    return fill(template, [name(s, "text") for s in symbols])
 
 
 def terms(e: Any, fmt: str) -> list[str]:

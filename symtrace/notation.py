@@ -982,6 +982,7 @@ _MARK = 0xF0000  # the name of rank k is chr(_MARK + k), then _FILL for each fur
 _FILL, _PREFIX = chr(0x100000), chr(0x100001)  # Unicode's private use area: never in a name
 _NAMED = (sympy.Symbol, NodeSymbol)  # exact types: printed by their names alone
 _TEMPLATES: dict[tuple[Any, ...], str | None] = {}
+_UNSEEN: Any = object()  # not looked up yet
 
 
 def family(e: Any) -> tuple[tuple[Any, ...], list[sympy.Symbol]] | None:
@@ -1040,9 +1041,8 @@ def _family_text(e: Any) -> str | None:
     if found is None:
         return None
     key, symbols = found
-    if key in _TEMPLATES:
-        template = _TEMPLATES[key]
-    else:
+    template = _TEMPLATES.get(key, _UNSEEN)  # None: seen, and not to be reused
+    if template is _UNSEEN:
         mark = marked(e, symbols, [1] * len(symbols))
         template = None if mark is None else str(_UNICODE.doprint(mark))
         if len(_TEMPLATES) >= MARKS:

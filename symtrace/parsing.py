@@ -322,6 +322,7 @@ def parse_expression(
 # expressions and names (every built tree equal, argument order included).
 
 _SHAPES: dict[tuple[Any, ...], sympy.Expr | None] = {}
+_UNSEEN: Any = object()  # not looked up yet
 SHAPES = 4_096
 """How many expression shapes :func:`parse_expression` remembers (it forgets them all
 when full)."""
@@ -388,9 +389,8 @@ def _shaped(
     """The expression of a shape with ``symbols`` put in for its stand-ins (by rank), or
     None when the shape does not parse (the caller parses the text itself, for the
     error) or holds a part that cannot be built unevaluated as it is."""
-    if key in _SHAPES:
-        tree = _SHAPES[key]
-    else:
+    tree = _SHAPES.get(key, _UNSEEN)  # None: seen, and not to be reused
+    if tree is _UNSEEN:
         try:
             tree = _Parser(key[0], stand_ins, limits, None).parse()
         except ParseError:

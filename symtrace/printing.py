@@ -330,6 +330,7 @@ def _fit(prefix: str, e: Any, fmt: str, limit: float) -> str:
 
 
 _LAID_OUT: dict[tuple[Any, ...], Any] = {}
+_UNSEEN: Any = object()  # not looked up yet
 LAID_OUT = 4_096
 """How many text layouts of cells and of their pieces :func:`_fit` remembers (it forgets
 them all when full)."""
@@ -356,9 +357,8 @@ def _by_family(
     if 0 in widths:
         return None
     layout = (key, tuple(widths), lead, how)
-    if layout in _LAID_OUT:
-        template = _LAID_OUT[layout]
-    else:
+    template = _LAID_OUT.get(layout, _UNSEEN)  # None: seen, and not to be reused
+    if template is _UNSEEN:
         mark = nt.marked(e, symbols, widths)
         template = None if mark is None else lay_out(mark)
         if len(_LAID_OUT) >= LAID_OUT:

@@ -46,6 +46,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import sympy
+from sympy.core.exprtools import decompose_power
+from sympy.core.sorting import default_sort_key
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -93,6 +95,7 @@ __all__ = [
     "partial",
     "prefix_mark",
     "product",
+    "sparse_ordered_terms",
     "structure",
     "sum_terms",
     "tangent_symbol",
@@ -150,7 +153,69 @@ def ordered_terms(e: sympy.Add) -> list[Any]:
 
 @lru_cache(maxsize=65_536)
 def _ordered_terms(e: sympy.Add) -> tuple[Any, ...]:
+    if len(e.args) > SPARSE_TERMS:
+        return tuple(sparse_ordered_terms(e))
     return tuple(e.as_ordered_terms())
+
+
+SPARSE_TERMS = 32
+"""Sums of more terms than this are ordered by :func:`sparse_ordered_terms`."""
+
+
+def sparse_ordered_terms(e: sympy.Add) -> list[Any]:
+    """``e.as_ordered_terms()`` in time about linear in the size of ``e``.
+
+    SymPy writes each term's exponents as a dense vector over every base in the whole sum
+    and sorts those vectors lexicographically: quadratic time and memory in the number of
+    terms (a 10,000-term adjoint needed 10,000 vectors of 20,000 entries).  The same
+    order comes from each term's nonzero exponents alone: two dense vectors first differ
+    where the sparse lists first differ, and an exponent ``a`` (negated, as SymPy sorts)
+    at base ``i`` against none there orders by the sign of ``a``, which the key
+    ``(0, i, a)`` for ``a < 0`` and ``(2, -i, a)`` for ``a > 0`` (and ``(1,)`` after the
+    last) encodes.  Everything else (coefficients, the non-commutative part, the stable
+    sort) is SymPy's own.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> sparse_ordered_terms(a**2 + 3*a*b - b + 1) == (a**2 + 3*a*b - b + 1).as_ordered_terms()
+    True
+    """
+    if len(e.args) <= 2:  # SymPy writes some two-term sums number first (1 - x)
+        return list(e.as_ordered_terms())
+    gens: set[Any] = set()
+    terms = []
+    for term in sympy.Add.make_args(e):
+        if term.is_Order:
+            return list(e.as_ordered_terms())
+        first, rest = term.as_coeff_Mul()
+        coeff = complex(first)
+        cpart: dict[Any, int] = {}
+        ncpart = []
+        if rest is not sympy.S.One:
+            for factor in sympy.Mul.make_args(rest):
+                if factor.is_number:
+                    try:
+                        coeff *= complex(factor)
+                    except (TypeError, ValueError):
+                        pass
+                    else:
+                        continue
+                if factor.is_commutative:
+                    base, exp = decompose_power(factor)
+                    cpart[base] = exp
+                    gens.add(base)
+                else:
+                    ncpart.append(factor)
+        terms.append((term, coeff, cpart, ncpart))
+    index = {g: i for i, g in enumerate(sorted(gens, key=default_sort_key))}
+
+    def key(item: tuple[Any, complex, dict[Any, int], list[Any]]) -> tuple[Any, ...]:
+        _, coeff, cpart, ncpart = item
+        monom = sorted((index[base], -exp) for base, exp in cpart.items() if exp != 0)
+        lex = (*((0, i, a) if a < 0 else (2, -i, a) for i, a in monom), (1,))
+        nc = tuple(f.sort_key() for f in ncpart)
+        return lex, nc, ((bool(coeff.imag), coeff.imag), (coeff.real, coeff.imag))
+
+    return [item[0] for item in sorted(terms, key=key)]
 
 
 PRINTED_MEMO = 65_536

@@ -116,3 +116,42 @@ def test_the_tables_of_a_deep_chain_lay_out_each_family_once(
     assert [str(v) for v in tables] == expected
     cells = 2 * 150
     assert len(calls) <= 16 < cells
+
+
+_X, _Y, _Z = sympy.symbols("x y z")
+_A, _B = sympy.symbols("A B", commutative=False)
+_FACTORS = [
+    _X,
+    _Y,
+    _Z,
+    POOL["x10"],
+    POOL["x9"],
+    POOL["xbar_1"],
+    sympy.sin(_X),
+    sympy.exp(_Y),
+    sympy.tanh(_X - _Y),
+    sympy.sqrt(2),
+    sympy.pi,
+    sympy.I,
+    _A,
+    _B,
+    _X + 1,
+]
+_TERMS = st.tuples(
+    st.sampled_from([1, -1, 2, sympy.Rational(-3, 4), sympy.Float(0.5)]),
+    st.lists(
+        st.tuples(st.sampled_from(_FACTORS), st.sampled_from([1, 1, 2, -1, 3, sympy.S.Half])),
+        max_size=4,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TERMS, min_size=1, max_size=40))
+def test_long_sums_are_ordered_as_sympy_orders_them(terms: list[tuple[object, list]]) -> None:
+    """``sparse_ordered_terms`` (used for sums of more than ``SPARSE_TERMS`` terms: SymPy's
+    ordering is quadratic in them) gives ``as_ordered_terms()``'s order, term for term."""
+    e = sympy.Add(*(sympy.Mul(c, *(f**k for f, k in fs)) for c, fs in terms))
+    if not isinstance(e, sympy.Add):
+        return
+    assert nt.sparse_ordered_terms(e) == e.as_ordered_terms()

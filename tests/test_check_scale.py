@@ -75,28 +75,34 @@ def test_writing_a_large_adjoint_by_hand_replaces_like_xreplace() -> None:
     assert hand(e, names) == e.xreplace(names)
 
 
-def _wide(terms: int, n: int = 150) -> tuple[Trace, sympy.Symbol]:
+def _wide(terms: int, n: int = 150, values: bool = True) -> tuple[Trace, sympy.Symbol]:
     """``n`` nodes, each a sum of ``terms`` sines of the one before (benchmarks' "wide")."""
     t = Trace()
-    x, y = t.input("x0", 0.5), t.input("y", 0.3)
+    x, y = (t.input("x0", 0.5), t.input("y", 0.3)) if values else (t.input("x0"), t.input("y"))
     for i in range(1, n):
         c = sympy.Rational(1, 2 * terms)
         x = t.define(f"x{i}", sympy.Add(*(c * sympy.sin(k * x + y) for k in range(1, terms + 1))))
     return t, t.define("L", 2 * x)
 
 
-def test_wrong_symbolic_gradients_deep_in_long_definitions_never_build_their_formulas(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    t, L = _wide(8)
-    built: list[object] = []
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The nodes whose full compact gradient (``Gradient[node]``) is built, in order."""
+    nodes: list[object] = []
     full_formula = Gradient.__getitem__
 
     def counting(self: Gradient, node: object) -> sympy.Expr:
-        built.append(node)
+        nodes.append(node)
         return full_formula(self, node)
 
     monkeypatch.setattr(Gradient, "__getitem__", counting)
+    return nodes
+
+
+def test_wrong_symbolic_gradients_deep_in_long_definitions_never_build_their_formulas(
+    built: list[object],
+) -> None:
+    t, L = _wide(8)
     answers = {f"dL/dx{i}": f"2*cos(x{i})" for i in range(0, 150, 10)}
     answers["tangent[x100]:x140"] = "x101*y"
     r = finishes_within(HANG_TIMEOUT, t.check, answers)
@@ -104,6 +110,17 @@ def test_wrong_symbolic_gradients_deep_in_long_definitions_never_build_their_for
     assert r["dL/dx0"].expected == pytest.approx(t.grad(L).value("x0"), rel=1e-12)
     assert "(symbolically" not in r["dL/dx0"].explanation  # the number only: too long to show
     assert built == []  # each compact formula is as long as the graph above its node
+
+
+def test_without_values_a_wrong_formula_deep_down_is_named_too_long_without_building_it(
+    built: list[object],
+) -> None:
+    t, L = _wide(4, n=120, values=False)
+    r = finishes_within(HANG_TIMEOUT, t.check, {"dL/dx10": "x11*y", "dL/dx118": "y"})
+    assert [str(node) for node in built] == ["x118"]  # the short formula only
+    assert [r[k].verdict for k in ("dL/dx10", "dL/dx118")] == ["wrong", "wrong"]
+    assert r["dL/dx10"].explanation.startswith("wrong: expected <expression with more than 500")
+    assert r["dL/dx118"].explanation.startswith(f"wrong: expected {t.diff(L, 'x118')}. ")
 
 
 def test_a_long_symbolic_gradient_written_out_in_full_is_still_correct() -> None:

@@ -597,20 +597,25 @@ class Grader:
             # answer of a deep graph took time quadratic in the graph
             shown = self.expected_if_small(q)
             want = number_text(expected) if shown is None else expected_text(shown, expected)
+        elif isinstance(q, NodeGradient | NodeTangent):
+            want = self.formula_text(q, symbolic)
         else:
             want = expected_text(symbolic(), expected)
         explanation = f"wrong{f' ({why})' if why else ''}: expected {want}. {step}."
         if claim.expr is not None and expected is not None and self.close(claim, expected):
-            if isinstance(q, NodeGradient | NodeTangent) and len(self.graph) > _SYMBOLIC_STEP_NODES:
-                formula = self.expected_if_small(q, PRINTED_NODES)  # built only if printed
-                shown = too_long_text() if formula is None else expr_text(formula)
-            else:
-                shown = expr_text(symbolic())
             explanation += (
                 " Your expression has the right value at these inputs, but it is not the "
-                f"same formula as {shown}."
+                f"same formula as {self.formula_text(q, symbolic)}."
             )
         return mistake, explanation
+
+    def formula_text(self, q: Quantity, symbolic: Callable[[], sympy.Expr]) -> str:
+        """The expected formula as :func:`~symtrace.check.report.expr_text` prints it; a
+        chain-rule result of a large graph is built only up to the size printed."""
+        if isinstance(q, NodeGradient | NodeTangent) and len(self.graph) > _SYMBOLIC_STEP_NODES:
+            formula = self.expected_if_small(q, PRINTED_NODES)
+            return too_long_text() if formula is None else expr_text(formula)
+        return expr_text(symbolic())
 
     def _notes(self, q: Quantity, claim: Claim, verdict: str) -> list[str]:
         """Remarks on an answer: numeric equivalence, kinks, rounding."""

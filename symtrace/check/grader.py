@@ -23,7 +23,16 @@ from ..evaluation import ValueCache
 from ..graph import Graph, NodeLike
 from .claims import Claim, read_claim
 from .keys import LocalPartial, NodeGradient, NodeTangent, NodeValue, Quantity, parse_key
-from .report import Answer, Report, expected_text, expr_text, is_small, number_text
+from .report import (
+    PRINTED_NODES,
+    Answer,
+    Report,
+    expected_text,
+    expr_text,
+    is_small,
+    number_text,
+    too_long_text,
+)
 from .worlds import RandomPoints, Substitution, Tracked, World, Worlds, kink_variants
 
 __all__ = ["Grader", "Options", "check"]
@@ -359,9 +368,21 @@ class Grader:
     def symbolic_verdict(self, q: Quantity, expr: sympy.Expr) -> str:
         """``correct``, ``wrong`` or ``undecided``: whether the symbolic claim ``expr`` is
         the expected expression (note kept)."""
+        if self.clearly_not(q, expr):
+            self.symbolic_notes[q] = None
+            return "wrong"
         status, note = self.equivalent(expr, self.expected_symbolic(q))
         self.symbolic_notes[q] = note
         return status
+
+    def clearly_not(self, q: Quantity, expr: sympy.Expr) -> bool:
+        """Whether the symbolic claim ``expr`` of a chain-rule result too long to show is
+        clearly another number at a random point (:meth:`RandomPoints.differs`): then it
+        is wrong, and the long formula is neither built nor compared.  Every other claim
+        is judged by :meth:`equivalent` against the formula."""
+        if not isinstance(q, NodeGradient | NodeTangent) or self.graph.has_matrices:
+            return False
+        return self.expected_if_small(q) is None and self.random.differs(expr, q, self.out)
 
     def equivalent(self, claim: sympy.Expr, expected: sympy.Expr) -> tuple[str, str | None]:
         """Symbolic equivalence, decided numerically first, with bounded symbolic work.
@@ -420,16 +441,18 @@ class Grader:
                     self._tangents[a] = Tangents(self.graph, self.cache, a)
                 return self._tangents[a][symbols[y]]
 
-    def expected_if_small(self, q: NodeGradient | NodeTangent) -> sympy.Expr | None:
-        """The correct chain-rule result in node symbols if it is short enough to show
-        (see :func:`~symtrace.check.report.is_small`), else ``None``; linear work over
-        all the answers of a deep graph (:meth:`Gradient.compact_or_none`)."""
+    def expected_if_small(
+        self, q: NodeGradient | NodeTangent, limit: int = _SHOWN_NODES
+    ) -> sympy.Expr | None:
+        """The correct chain-rule result in node symbols if it has at most ``limit``
+        nodes (see :func:`~symtrace.check.report.is_small`), else ``None``; linear work
+        over all the answers of a deep graph (:meth:`Gradient.compact_or_none`)."""
         symbols = self.graph.symbols
         if isinstance(q, NodeGradient):
-            return self.grad.compact_or_none(symbols[q.node], _SHOWN_NODES)
+            return self.grad.compact_or_none(symbols[q.node], limit)
         if q.wrt not in self._tangents:
             self._tangents[q.wrt] = Tangents(self.graph, self.cache, q.wrt)
-        return self._tangents[q.wrt].compact_or_none(symbols[q.node], _SHOWN_NODES)
+        return self._tangents[q.wrt].compact_or_none(symbols[q.node], limit)
 
     def upstream(self, i: int) -> list[int]:
         """The consumers of node ``i`` its gradient sums over (those that reach the output)."""
@@ -526,12 +549,15 @@ class Grader:
             return memo[0]
 
         step = self.step_text(q, self.correct)
-        chain = isinstance(q, NodeGradient | NodeTangent)
-        if chain and (len(self.graph) <= _SYMBOLIC_STEP_NODES or claim.expr is not None):
-            expected_sym = symbolic()
-            if is_small(expected_sym) and expected_sym.free_symbols:  # small first: a DAG's
-                # shared adjoint walked as a tree (free_symbols) is exponential in its depth
-                step += f" (symbolically {expected_sym})"
+        shown: sympy.Expr | None = None
+        if isinstance(q, NodeGradient | NodeTangent):
+            if len(self.graph) <= _SYMBOLIC_STEP_NODES:
+                shown = symbolic()
+            elif claim.expr is not None:  # built only if short: a long one is not shown
+                shown = self.expected_if_small(q)
+        if shown is not None and is_small(shown) and shown.free_symbols:  # small first: a
+            # DAG's shared adjoint walked as a tree (free_symbols) is exponential in its depth
+            step += f" (symbolically {shown})"
         expected = self.correct.number(q) if self.correct is not None else None
         mistake, explanation = None, f"correct: {step}"
         if verdict == "wrong":
@@ -571,15 +597,25 @@ class Grader:
             # answer of a deep graph took time quadratic in the graph
             shown = self.expected_if_small(q)
             want = number_text(expected) if shown is None else expected_text(shown, expected)
+        elif isinstance(q, NodeGradient | NodeTangent):
+            want = self.formula_text(q, symbolic)
         else:
             want = expected_text(symbolic(), expected)
         explanation = f"wrong{f' ({why})' if why else ''}: expected {want}. {step}."
         if claim.expr is not None and expected is not None and self.close(claim, expected):
             explanation += (
                 " Your expression has the right value at these inputs, but it is not the "
-                f"same formula as {expr_text(symbolic())}."
+                f"same formula as {self.formula_text(q, symbolic)}."
             )
         return mistake, explanation
+
+    def formula_text(self, q: Quantity, symbolic: Callable[[], sympy.Expr]) -> str:
+        """The expected formula as :func:`~symtrace.check.report.expr_text` prints it; a
+        chain-rule result of a large graph is built only up to the size printed."""
+        if isinstance(q, NodeGradient | NodeTangent) and len(self.graph) > _SYMBOLIC_STEP_NODES:
+            formula = self.expected_if_small(q, PRINTED_NODES)
+            return too_long_text() if formula is None else expr_text(formula)
+        return expr_text(symbolic())
 
     def _notes(self, q: Quantity, claim: Claim, verdict: str) -> list[str]:
         """Remarks on an answer: numeric equivalence, kinks, rounding."""

@@ -29,6 +29,7 @@ from ..shapes import size_at_most
 from .keys import Kind
 
 __all__ = [
+    "PRINTED_NODES",
     "SCHEMA",
     "VERDICTS",
     "Answer",
@@ -37,6 +38,7 @@ __all__ = [
     "expr_text",
     "is_small",
     "number_text",
+    "too_long_text",
 ]
 
 SCHEMA = "symtrace.report/1"
@@ -410,14 +412,23 @@ def is_small(expr: sympy.Basic, limit: int = 40) -> bool:
     return size_at_most(expr, limit)
 
 
-def expr_text(expr: sympy.Basic, limit: int = 500) -> str:
+PRINTED_NODES = 500
+"""The largest expression :func:`expr_text` prints (SymPy nodes)."""
+
+
+def expr_text(expr: sympy.Basic, limit: int = PRINTED_NODES) -> str:
     """``str(expr)``, or a placeholder for expressions too large (or deep) to print."""
     if not is_small(expr, limit):
-        return f"<expression with more than {limit} nodes>"
+        return too_long_text(limit)
     try:
         return str(expr)
     except RecursionError:
         return "<expression nested too deeply to print>"
+
+
+def too_long_text(limit: int = PRINTED_NODES) -> str:
+    """What :func:`expr_text` writes for an expression of more than ``limit`` nodes."""
+    return f"<expression with more than {limit} nodes>"
 
 
 def expected_text(sym: sympy.Expr, value: float | None) -> str:

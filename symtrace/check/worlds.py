@@ -66,6 +66,11 @@ PRECISE_DIGITS = 60
 PRECISE_THRESHOLD = sympy.Float("1e-30")
 """Relative size above which a difference found by the precise comparison is real."""
 
+SCREEN_TOLERANCE = 1e-6
+"""How far apart, relative to the sizes involved, a symbolic claim and the expected
+number must be at a random point for :meth:`RandomPoints.differs` to tell them apart: a
+thousand times the float comparison's ``1e-9``, so that rounding in either never decides."""
+
 
 class Tracked:
     """A number of a world and whether it rests on a claim judged wrong (its taint).
@@ -411,6 +416,7 @@ class RandomPoints:
         self.seed = seed
         self._points: list[dict[sympy.Symbol, float]] | None = None
         self._exact: dict[int, dict[sympy.Symbol, sympy.Expr]] = {}  # -1: the trace's values
+        self._sweeps: dict[tuple[int, tuple[int, ...]], list[tuple[World, World]]] = {}
 
     @property
     def points(self) -> list[dict[sympy.Symbol, float]]:
@@ -468,6 +474,46 @@ class RandomPoints:
                 return None
             agree += 1
         return agree
+
+    def differs(self, claim: sympy.Expr, q: NodeGradient | NodeTangent, out: int) -> bool:
+        """Whether ``claim`` (in node symbols) is clearly not the gradient of ``out`` (or
+        the tangent) ``q`` at one of the points: both real there and apart by more than
+        :data:`SCREEN_TOLERANCE` times the largest of 1, the two numbers and the sum of
+        the magnitudes of the chain-rule terms that make ``q`` (what rounding could
+        amount to).
+
+        The expected number comes from one numeric sweep per point, shared by every
+        claim, so ``q``'s formula is never written: deep in a graph of long definitions
+        it is as long as the graph, and building and compiling it for every answer made
+        checking grow as the square of the file.
+        """
+        syms = sorted(claim.free_symbols, key=self.graph.index)
+        rename = dict(zip(syms, placeholders(len(syms)), strict=True))
+        fn = shape_of(claim.xreplace(rename), len(syms)).value_fn
+        wrts = (q.wrt,) if isinstance(q, NodeTangent) else ()
+        for point, (world, sizes) in zip(self.points, self._worlds(out, wrts), strict=True):
+            got = _real(_call(fn, [point[s] for s in syms]))
+            want, size = world.number(q), sizes.number(q)
+            if not (math.isfinite(got) and math.isfinite(want) and math.isfinite(size)):
+                continue
+            if abs(got - want) > SCREEN_TOLERANCE * max(1.0, abs(got), abs(want), size):
+                return True
+        return False
+
+    def _worlds(self, out: int, wrts: tuple[int, ...]) -> list[tuple[World, World]]:
+        """At each point: its world, and the world of magnitudes (every local partial
+        replaced by its absolute value, so each adjoint and tangent is the sum of the
+        magnitudes of its chain-rule terms)."""
+        key = (out, wrts)
+        if key not in self._sweeps:
+            pairs = []
+            for point in self.points:
+                worlds = Worlds(self.graph, out, [point[s] for s in self.graph.symbols])
+                world = worlds.sweep(wrts)
+                magnitudes = {i: tuple(map(abs, row)) for i, row in enumerate(world.locals) if row}
+                pairs.append((world, worlds.sweep(wrts, override=magnitudes)))
+            self._sweeps[key] = pairs
+        return self._sweeps[key]
 
     def precise(self, claim: sympy.Expr, expected: sympy.Expr, points: int = 2) -> bool | None:
         """Whether ``claim`` and ``expected`` (in node symbols) agree to 30 digits at the

@@ -367,19 +367,29 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
             if j >= ix:
                 seeds[j] = sympy.diff(expr, s)
     seeds = {j: e for j, e in seeds.items() if e != 0}
+    adj = _symbolic_reverse(graph, seeds, ix)
+    return expr_of(adj[ix]) if ix in adj else _zero(graph, ix)
+
+
+def _symbolic_reverse(
+    graph: Graph, seeds: Mapping[int, Any], stop: int, within: set[int] | None = None
+) -> dict[int, Any]:
+    """The symbolic sweep: :class:`Product` adjoints for a scalar trace (built when
+    read), the matrix rules' adjoints for a trace with matrix nodes."""
     if graph.has_matrices:
-        adj = reverse(
+        return reverse(
             graph,
             seeds,
             local=graph.local_partials,
             total=symbolic_sum,
-            stop=ix,
+            stop=stop,
+            within=within,
             pullback=symbolic_pullback(graph),
         )
-        return adj.get(ix, _zero(graph, ix))
-    products = {j: Product(e) for j, e in seeds.items()}
-    got = reverse(graph, products, local=graph.local_partials, total=product_sum, stop=ix)
-    return expr_of(got[ix]) if ix in got else Zero
+    products = {j: a if isinstance(a, Product) else Product(a) for j, a in seeds.items()}
+    return reverse(
+        graph, products, local=graph.local_partials, total=product_sum, stop=stop, within=within
+    )
 
 
 def _zero(graph: Graph, i: int) -> Any:
@@ -700,26 +710,7 @@ class Gradient(_Sweep):
         out, consumers = self.anchor, graph.consumers
         region = _reach_new([i], lambda j: [c for c in consumers[j] if c <= out], memo)
         seeds = {c: memo[c] for j in region for c in consumers[j] if c in memo and memo[c] != 0}
-        if graph.has_matrices:
-            adj = reverse(
-                graph,
-                seeds,
-                local=graph.local_partials,
-                total=symbolic_sum,
-                stop=i,
-                within=region,
-                pullback=symbolic_pullback(graph),
-            )
-        else:
-            products = {c: a if isinstance(a, Product) else Product(a) for c, a in seeds.items()}
-            adj = reverse(
-                graph,
-                products,
-                local=graph.local_partials,
-                total=product_sum,
-                stop=i,
-                within=region,
-            )
+        adj = _symbolic_reverse(graph, seeds, i, region)
         for j in region:
             memo[j] = adj[j] if j in adj else _zero(graph, j)
 

@@ -117,21 +117,39 @@ class Product:
         v = self._value
         if (v is not None and (v.is_Number or v.is_Add)) or not _plain_factor(d):
             return Product(self.expr() * d)  # as SymPy multiplies, at once
-        powers = self._powers
+        # The first product made from this one takes its powers over and adds to
+        # them; any other (a node with several parents) counts them again.
+        powers = self._powers if not self._extended else None
         if powers is None:
-            powers = _powers(v)
-        elif self._extended:  # another product extends these powers: copy them
-            powers = dict(powers)
-        self._extended = True
+            powers = self._count_powers()
         new = _powers(d)
         if new is None or powers is None:
             return Product(self.expr() * d)
+        changed = {}
         for base, exp in new.items():
             total = powers[base] + exp if base in powers else exp
             if total == 0:  # x * 1/x: the product cancels, multiply as SymPy does
                 return Product(self.expr() * d)
-            powers[base] = total
+            changed[base] = total
+        self._extended = True
+        powers.update(changed)
         return Product(None, d, self, powers)
+
+    def _count_powers(self) -> dict[Any, Any] | None:
+        """Base -> exponent over the value and every factor since (see :func:`_powers`)."""
+        factors = []
+        node: Product = self
+        while node._value is None:
+            factors.append(node._factor)
+            node = node._prev  # type: ignore[assignment]
+        powers = _powers(node._value)
+        for f in factors:
+            new = _powers(f)
+            if powers is None or new is None:
+                return None
+            for base, exp in new.items():
+                powers[base] = powers[base] + exp if base in powers else exp
+        return powers
 
     def __eq__(self, other: object) -> bool:
         return self._value is not None and self._value == other  # factors are never 0

@@ -93,15 +93,30 @@ FACTORS = {
 }
 
 
+FACTOR_LISTS = st.lists(st.sampled_from(sorted(FACTORS)), max_size=6)
+
+
 @given(
-    st.lists(st.sampled_from(sorted(FACTORS)), min_size=1, max_size=8),
     st.sampled_from(["2", "x", "x - y", "-sin(y)", "1/x", "-1"]),
+    FACTOR_LISTS,
+    FACTOR_LISTS,
+    FACTOR_LISTS,
 )
-def test_a_product_is_the_step_by_step_product(factors: list[str], start: str) -> None:
-    want = FACTORS[start]
-    got = Product(want)
-    for f in factors:
+def test_a_product_is_the_step_by_step_product(
+    start: str, shared: list[str], first: list[str], second: list[str]
+) -> None:
+    # Two products grow from one (a node with two parents), the first one first.
+    want, got = FACTORS[start], Product(FACTORS[start])
+    for f in shared:
         want, got = want * FACTORS[f], got * FACTORS[f]
+    branches = []
+    for more in (first, second):
+        w, g = want, got
+        for f in more:
+            w, g = w * FACTORS[f], g * FACTORS[f]
+        branches.append((w, g))
+    for w, g in reversed(branches):
+        assert g.expr() == w
     assert got.expr() == want
 
 

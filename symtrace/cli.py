@@ -29,7 +29,7 @@ from symtrace_launcher import parse
 from . import notation as nt
 from .check.matrix import MatrixReport
 from .display import Renderable
-from .errors import ExerciseError, SymtraceError, UsageError
+from .errors import ExerciseError, SymtraceError
 from .examples import micrograd_lecture
 from .exercise import load, load_key, load_submission, short_message
 from .generate import TEMPLATES as SCALAR_TEMPLATES
@@ -159,11 +159,6 @@ def _html(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             ex = variant_key(key, submission.student).exercise  # the student's own numbers
             report = grade(key, submission).report
-    if isinstance(report, MatrixReport):
-        raise UsageError(
-            "the explorer does not mark matrix answers yet: grade them with 'symtrace check "
-            "FILE' or 'symtrace grade KEY SUBMISSION'; without --answers it shows the trace"
-        )
     page = to_html(ex.trace.grad(ex.output), title=ex.title or args.file, report=report)
     if args.output is None:
         out.write(page)

@@ -248,7 +248,7 @@ class _Text:
             return nt.expr(eq.rhs, "text")
         syms = self.graph.symbols
         ranked = sorted(eq.parents, key=lambda p: syms[p].name)
-        key = _structure(eq.definition, {syms[p]: k for k, p in enumerate(ranked)})
+        key = nt.structure(eq.definition, {syms[p]: k for k, p in enumerate(ranked)})
         template = self.templates.get(key)
         if template is None:
             marks = {syms[p]: _mark(k) for k, p in enumerate(ranked)}
@@ -256,25 +256,6 @@ class _Text:
                 marked = eq.definition.xreplace(marks)
             template = self.templates[key] = nt.expr(marked, "text")
         return self.with_names(template, ranked)
-
-
-def _structure(e: sympy.Basic, rank: dict[sympy.Basic, int]) -> tuple[Any, ...]:
-    """A key equal for two expressions exactly when they are one tree, operation for
-    operation and constant for constant, with the nodes of equal ``rank`` in the same
-    places (preorder, iterative)."""
-    out: list[Any] = []
-    stack: list[Any] = [e]
-    while stack:
-        node = stack.pop()
-        k = rank.get(node)
-        if k is not None:
-            out.append(k)
-        elif not isinstance(node, sympy.Basic) or not node.args:
-            out.append((type(node), node, str(node) if isinstance(node, sympy.Float) else ""))
-        else:
-            out.append((type(node), len(node.args)))
-            stack.extend(reversed(node.args))
-    return tuple(out)
 
 
 def to_dot(

@@ -596,7 +596,9 @@ def _tolerances(tolerance: dict[str, Any], loc: _Locator) -> dict[str, float]:
         except (TypeError, ValueError, OverflowError):
             value = math.nan
         if not (math.isfinite(value) and value >= 0):
-            raise loc.error("tolerance", name, f"tolerance {name!r} must be a number >= 0")
+            raise loc.error(
+                "tolerance", name, f"tolerance {name!r} must be a finite number >= 0, such as 1e-6"
+            )
         tol[name] = value
     return tol
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import mpmath
 import sympy
 
 from .check import Report
@@ -394,11 +395,87 @@ def _at_kink(op: str, args: list[sympy.Expr]) -> bool:
 def _nice(value: sympy.Expr) -> int | str:
     """An integer when exact, else the value rounded to 6 significant digits and written
     with exactly those digits (``"0.731059"``, ``"5.00686e+09"``): judged to its written
-    precision, which then contains the exact value."""
+    precision, which then contains the exact value.
+
+    The digits come from :func:`_digits` (fast, for the nested exact values of a chain of
+    ``exp``/``tanh``/``sigmoid``, which ``sympy.N`` takes about a second each to evaluate),
+    or from ``sympy.N`` where that cannot vouch for them."""
     if value.is_Integer:
         return int(value)
-    exact = Decimal(str(sympy.N(value, 30)))
+    exact = _digits(value)
+    if exact is None:
+        exact = Decimal(str(sympy.N(value, 30)))
     return format(exact, ".6g")
+
+
+_MP_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    sympy.exp: mpmath.exp,
+    sympy.log: mpmath.log,
+    sympy.tanh: mpmath.tanh,
+    sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos,
+    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
+    relu: lambda x: max(x, mpmath.mpf(0)),
+    sympy.Max: max,
+    sympy.Min: min,
+    sympy.Abs: abs,
+}
+
+
+def _mp_value(e: sympy.Expr, dps: int) -> Any:
+    """``e`` (an exact value: numbers and the functions above) evaluated with mpmath at
+    ``dps`` digits, each shared part once; ``None`` for anything else (or a kink)."""
+    done: dict[sympy.Basic, Any] = {}
+    with mpmath.workdps(dps):
+        stack: list[sympy.Basic] = [e]
+        while stack:
+            node = stack[-1]
+            if node in done:
+                stack.pop()
+                continue
+            if isinstance(node, sympy.Rational):
+                done[stack.pop()] = mpmath.mpf(int(node.p)) / int(node.q)
+                continue
+            pending = [a for a in node.args if a not in done]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            args = [done[a] for a in node.args]
+            if any(a is None for a in args):
+                return None
+            if isinstance(node, sympy.Add):
+                done[node] = mpmath.fsum(args)
+            elif isinstance(node, sympy.Mul):
+                done[node] = mpmath.fprod(args)
+            elif isinstance(node, sympy.Pow) and (args[0] > 0 or node.exp.is_Integer):
+                done[node] = args[0] ** args[1]
+            elif isinstance(node, sympy.Heaviside) and args[0] != 0:
+                done[node] = mpmath.mpf(1 if args[0] > 0 else 0)
+            elif node.func in _MP_FUNCTIONS and not isinstance(node, sympy.Piecewise):
+                done[node] = _MP_FUNCTIONS[node.func](*args)
+            else:
+                return None
+        return done[e]
+
+
+def _digits(value: sympy.Expr) -> Decimal | None:
+    """``value`` to 30 significant digits, when two mpmath evaluations (at 50 and 70
+    digits) agree on them and the 6 digits a key writes are not within a hair (1e-23
+    relative) of a rounding boundary; ``None`` otherwise."""
+    low, high = _mp_value(value, 50), _mp_value(value, 70)
+    if low is None or high is None or not mpmath.isfinite(high) or high == 0:
+        return None
+    a, b = (
+        Decimal(mpmath.nstr(low, 30, strip_zeros=False)),
+        Decimal(mpmath.nstr(high, 30, strip_zeros=False)),
+    )
+    if a != b:
+        return None
+    tail = format(abs(b), ".29e").split("e")[0].replace(".", "")[6:23]
+    if tail.startswith(("5" + "0" * 16, "4" + "9" * 16)):
+        return None
+    return b
 
 
 @dataclass

@@ -92,7 +92,7 @@ def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
     if not names or not isinstance(e, sympy.Basic):
         return e
     if size_at_most(e, HAND_LIMIT):
-        return e.xreplace(dict(names))
+        return e.xreplace(names if isinstance(names, dict) else dict(names))
     return replace_shared(e, names)
 
 
@@ -184,6 +184,8 @@ def _common_out(e: sympy.Expr) -> sympy.Expr:
     same factors, costs 1-20 ms on a gradient of a small network)."""
     if isinstance(e, sympy.Mul) and any(isinstance(a, sympy.Add | sympy.Mul) for a in e.args):
         args = [_common_out(a) if isinstance(a, sympy.Add) else a for a in e.args]
+        if all(a is b for a, b in zip(args, e.args, strict=True)):
+            return e  # nothing to take out: no need to build the product again
         return _product(args)
     if not isinstance(e, sympy.Add):
         return e

@@ -45,6 +45,8 @@ import sympy
 from sympy.printing.mathml import mathml
 
 from . import notation as nt
+from .check.keys import LocalPartial, parse_key
+from .check.matrix import MatrixAnswer, matrix_text
 from .derivatives import Gradient, MatrixStep, Paths, Tangents, vjp_rules
 from .errors import (
     BackendUnavailableError,
@@ -187,17 +189,23 @@ def explorer_data(
     answers: dict[str, list[dict[str, Any]]] = {}
     edge_answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, ans in (report or {}).items():
-        item = {
-            "key": str(key),
-            "verdict": str(ans.verdict),
-            "kind": str(ans.kind),
-            "claimed": str(ans.claimed),
-            "expected": None if ans.expected is None else nt.number(ans.expected, precision),
-            "explanation": str(ans.explanation),
-        }
-        answers.setdefault(str(ans.node), []).append(item)
-        if ans.kind == "local" and ans.wrt is not None:
-            edge_answers.setdefault((str(ans.wrt), str(ans.of)), []).append(item)
+        if isinstance(ans, MatrixAnswer):
+            item, node, edge = _matrix_answer(graph, y, key, ans)
+        else:
+            item = {
+                "key": str(key),
+                "verdict": str(ans.verdict),
+                "kind": str(ans.kind),
+                "claimed": str(ans.claimed),
+                "expected": None if ans.expected is None else nt.number(ans.expected, precision),
+                "explanation": str(ans.explanation),
+                "details": None,
+            }
+            node = str(ans.node)
+            edge = (str(ans.wrt), str(ans.of)) if ans.kind == "local" and ans.wrt else None
+        answers.setdefault(node, []).append(item)
+        if edge is not None:
+            edge_answers.setdefault(edge, []).append(item)
 
     out_nodes, edges = [], []
     for i, n in enumerate(nodes):
@@ -320,6 +328,31 @@ def _forward(tan: Tangents, precision: int, symbolic: bool) -> dict[str, Any]:
         "chains": chains,
         "label": {n.name: nt.derivative(n, x, "text") for n in order},
     }
+
+
+def _matrix_answer(
+    graph: Any, output: Any, key: str, ans: MatrixAnswer
+) -> tuple[dict[str, Any], str, tuple[str, str] | None]:
+    """A graded matrix answer as the page shows it, the node it belongs to and, for a
+    local partial, its edge: what was written (each wrong entry marked ✗) and the
+    explanation's first line; its step, shapes and both matrices under it."""
+    q = parse_key(graph, key, output)
+    if isinstance(q, LocalPartial):
+        parent, child = graph.symbols[q.parent].name, graph.symbols[q.node].name
+        node, edge = parent, (parent, child)
+    else:
+        node, edge = graph.symbols[q.node].name, None
+    head, _, rest = ans.explanation.partition("\n")
+    item = {
+        "key": key,
+        "verdict": ans.verdict,
+        "kind": ans.kind,
+        "claimed": "nothing" if ans.given is None else matrix_text(ans.given, ans.entries),
+        "expected": matrix_text(ans.expected),
+        "explanation": head,
+        "details": rest.strip("\n") or None,
+    }
+    return item, node, edge
 
 
 def _report_summary(report: Any) -> dict[str, Any] | None:
@@ -762,6 +795,7 @@ main{display:flex;height:calc(100vh - 8.5rem);min-height:360px}
 #details dt{font-weight:600;margin-top:.5rem}
 #details dd{margin:0 0 0 .5rem}
 #details li{margin:.2rem 0}
+#details pre.answer-details{white-space:pre;overflow-x:auto;font-size:.85rem;margin:.3rem 0}
 .math{display:inline-block;max-width:100%;overflow-x:auto;vertical-align:middle}
 .node{cursor:pointer}
 .node rect{fill:#f8fafc;stroke:#475569;stroke-width:1.2}
@@ -919,8 +953,10 @@ function showDetails() {
   if (n.answers.length) {
     const ul = el("ul");
     for (const a of n.answers) {
-      ul.append(el("li", {}, el("strong", {class: "verdict-" + a.verdict}, a.verdict),
-        ` ${a.key}: you wrote ${a.claimed}`, el("br"), a.explanation));
+      const li = el("li", {}, el("strong", {class: "verdict-" + a.verdict}, a.verdict),
+        ` ${a.key}: you wrote ${a.claimed}`, el("br"), a.explanation);
+      if (a.details) li.append(el("pre", {class: "answer-details"}, a.details));
+      ul.append(li);
     }
     row("Answers", ul);
   }

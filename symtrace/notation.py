@@ -46,6 +46,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import sympy
+from sympy.core.exprtools import decompose_power
+from sympy.core.sorting import default_sort_key
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -54,6 +56,9 @@ from sympy.printing.str import StrPrinter
 
 from .errors import OptionError, OptionValueError
 from .handforms import hand, hand_local, hand_names
+from .nodes import NodeSymbol
+from .parsing import replace_unevaluated
+from .shapes import size_at_most
 
 __all__ = [
     "FORMATS",
@@ -71,6 +76,8 @@ __all__ = [
     "equation_lines",
     "expr",
     "expr_product",
+    "family",
+    "fill",
     "grid",
     "hand",
     "hand_local",
@@ -78,6 +85,7 @@ __all__ = [
     "inline",
     "latex_escape",
     "markdown_escape",
+    "marked",
     "name",
     "number",
     "number_product",
@@ -85,7 +93,10 @@ __all__ = [
     "one_of",
     "options_error",
     "partial",
+    "prefix_mark",
     "product",
+    "sparse_ordered_terms",
+    "structure",
     "sum_terms",
     "tangent_symbol",
     "terminal_safe",
@@ -142,7 +153,69 @@ def ordered_terms(e: sympy.Add) -> list[Any]:
 
 @lru_cache(maxsize=65_536)
 def _ordered_terms(e: sympy.Add) -> tuple[Any, ...]:
+    if len(e.args) > SPARSE_TERMS:
+        return tuple(sparse_ordered_terms(e))
     return tuple(e.as_ordered_terms())
+
+
+SPARSE_TERMS = 32
+"""Sums of more terms than this are ordered by :func:`sparse_ordered_terms`."""
+
+
+def sparse_ordered_terms(e: sympy.Add) -> list[Any]:
+    """``e.as_ordered_terms()`` in time about linear in the size of ``e``.
+
+    SymPy writes each term's exponents as a dense vector over every base in the whole sum
+    and sorts those vectors lexicographically: quadratic time and memory in the number of
+    terms (a 10,000-term adjoint needed 10,000 vectors of 20,000 entries).  The same
+    order comes from each term's nonzero exponents alone: two dense vectors first differ
+    where the sparse lists first differ, and an exponent ``a`` (negated, as SymPy sorts)
+    at base ``i`` against none there orders by the sign of ``a``, which the key
+    ``(0, i, a)`` for ``a < 0`` and ``(2, -i, a)`` for ``a > 0`` (and ``(1,)`` after the
+    last) encodes.  Everything else (coefficients, the non-commutative part, the stable
+    sort) is SymPy's own.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> sparse_ordered_terms(a**2 + 3*a*b - b + 1) == (a**2 + 3*a*b - b + 1).as_ordered_terms()
+    True
+    """
+    if len(e.args) <= 2:  # SymPy writes some two-term sums number first (1 - x)
+        return list(e.as_ordered_terms())
+    gens: set[Any] = set()
+    terms = []
+    for term in sympy.Add.make_args(e):
+        if term.is_Order:
+            return list(e.as_ordered_terms())
+        first, rest = term.as_coeff_Mul()
+        coeff = complex(first)
+        cpart: dict[Any, int] = {}
+        ncpart = []
+        if rest is not sympy.S.One:
+            for factor in sympy.Mul.make_args(rest):
+                if factor.is_number:
+                    try:
+                        coeff *= complex(factor)
+                    except (TypeError, ValueError):
+                        pass
+                    else:
+                        continue
+                if factor.is_commutative:
+                    base, exp = decompose_power(factor)
+                    cpart[base] = exp
+                    gens.add(base)
+                else:
+                    ncpart.append(factor)
+        terms.append((term, coeff, cpart, ncpart))
+    index = {g: i for i, g in enumerate(sorted(gens, key=default_sort_key))}
+
+    def key(item: tuple[Any, complex, dict[Any, int], list[Any]]) -> tuple[Any, ...]:
+        _, coeff, cpart, ncpart = item
+        monom = sorted((index[base], -exp) for base, exp in cpart.items() if exp != 0)
+        lex = (*((0, i, a) if a < 0 else (2, -i, a) for i, a in monom), (1,))
+        nc = tuple(f.sort_key() for f in ncpart)
+        return lex, nc, ((bool(coeff.imag), coeff.imag), (coeff.real, coeff.imag))
+
+    return [item[0] for item in sorted(terms, key=key)]
 
 
 PRINTED_MEMO = 65_536
@@ -204,6 +277,14 @@ class UnicodeStrPrinter(StrPrinter):
                     self._memo.clear()
                 self._memo[expr] = text
         return text
+
+    def remember(self, expr: sympy.Basic, text: str) -> None:
+        """Take ``text`` as the printing of ``expr`` inside an expression (it must be
+        what printing it gives there: no Float in it, which prints in full at the top
+        only)."""
+        if len(self._memo) >= PRINTED_MEMO:
+            self._memo.clear()
+        self._memo[expr] = text
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         if (order or self.order) is None and isinstance(expr, sympy.Add):
@@ -329,7 +410,12 @@ def _printed(e: sympy.Basic, fmt: str) -> str:
 
 def _print(e: Any, fmt: str) -> str:
     if fmt == "text":
-        return str(_UNICODE.doprint(e))
+        text = _family_text(e)
+        if text is None:
+            text = str(_UNICODE.doprint(e))
+        if isinstance(e, sympy.Basic) and e.args and not e.has(sympy.Float):
+            _UNICODE.remember(e, text)  # a sum printed after its terms reuses them
+        return text
     if _is_matrixy(e):
         return str(_MATRIX_LATEX.doprint(e))
     return str(sympy.latex(e, symbol_names=_collisions(e)))
@@ -920,6 +1006,116 @@ _GREEK = {"alpha", "beta", "eta", "zeta", "iota", "rho", "tau", "chi", "psi", "p
 def measure(s: str, fmt: str) -> float:
     """How wide ``s`` is: terminal columns (text) or :func:`tex_width` (LaTeX)."""
     return float(width(s)) if fmt == "text" else tex_width(s)
+
+
+def structure(e: sympy.Basic, rank: Mapping[sympy.Basic, int]) -> tuple[Any, ...]:
+    """A key equal for two expressions exactly when they are one tree, operation for
+    operation and constant for constant, with the parts of equal ``rank`` (their
+    symbols) in the same places (preorder, iterative).
+
+    SymPy's printers order terms and factors by comparing names, so two expressions
+    with one key whose symbols are ranked in alphabetical order print alike, names
+    apart (``sin(v3) + v3`` and ``sin(v8) + v8``): views print each such family once.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> structure(sympy.sin(x) + y, {x: 0, y: 1}) == structure(sympy.sin(y) + z, {y: 0, z: 1})
+    True
+    """
+    out: list[Any] = []
+    stack: list[Any] = [e]
+    while stack:
+        node = stack.pop()
+        k = rank.get(node)
+        if k is not None:
+            out.append(k)
+        elif not isinstance(node, sympy.Basic) or not node.args:
+            out.append((type(node), node, str(node) if isinstance(node, sympy.Float) else ""))
+        else:
+            out.append((type(node), len(node.args)))
+            stack.extend(reversed(node.args))
+    return tuple(out)
+
+
+FAMILY_SIZE = 400
+"""Expressions of at most this many SymPy nodes are printed (in text) once per family
+(:func:`family`); larger ones, which are seldom alike, are printed as they are."""
+
+MARKS = 4_096
+"""How many family templates text printing remembers (it forgets them all when full)."""
+
+_MARK = 0xF0000  # the name of rank k is chr(_MARK + k), then _FILL for each further column
+_FILL, _PREFIX = chr(0x100000), chr(0x100001)  # Unicode's private use area: never in a name
+_NAMED = (sympy.Symbol, NodeSymbol)  # exact types: printed by their names alone
+_TEMPLATES: dict[tuple[Any, ...], str | None] = {}
+_UNSEEN: Any = object()  # not looked up yet
+
+
+def family(e: Any) -> tuple[tuple[Any, ...], list[sympy.Symbol]] | None:
+    """The family of ``e`` for text printing: a key, and ``e``'s symbols in alphabetical
+    order; None when ``e`` is not a scalar expression of at most :data:`FAMILY_SIZE`
+    nodes whose symbols are plain ones (printed by name alone) with distinct names.
+
+    Two expressions of one key print alike, names apart: the printers order terms and
+    factors by comparing names (:func:`structure`).
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> family(sympy.sin(x) * y)[0] == family(sympy.sin(y) * z)[0]
+    True
+    >>> family(sympy.sin(y) * x)[0] == family(sympy.sin(x) * y)[0]
+    False
+    """
+    if not isinstance(e, sympy.Expr) or e.is_Matrix or not size_at_most(e, FAMILY_SIZE):
+        return None
+    symbols = sorted(e.free_symbols, key=lambda s: str(s.name))
+    if any(type(s) not in _NAMED for s in symbols) or len(symbols) > 0xFFFD:
+        return None
+    if len({s.name for s in symbols}) < len(symbols):
+        return None
+    kinds = tuple((type(s), tuple(sorted(s._assumptions_orig.items()))) for s in symbols)
+    return (structure(e, {s: k for k, s in enumerate(symbols)}), kinds), symbols
+
+
+def marked(e: Any, symbols: Sequence[sympy.Symbol], widths: Sequence[int]) -> Any:
+    """``e`` with a mark for each of ``symbols`` (its ``family``'s), as many columns
+    wide as ``widths`` says and in the same alphabetical order, built without
+    evaluation; None if ``e`` holds a part that cannot be built so.  Text printed from
+    it becomes the text of any member of the family by :func:`fill`."""
+    marks = {
+        s: sympy.Symbol(chr(_MARK + k) + _FILL * (w - 1), **s._assumptions_orig)
+        for k, (s, w) in enumerate(zip(symbols, widths, strict=True))
+    }
+    return replace_unevaluated(e, marks)
+
+
+def prefix_mark(columns: int) -> str:
+    """A mark ``columns`` wide for text that :func:`fill` puts in front (``x̄₁ = ``)."""
+    return _PREFIX + _FILL * (columns - 1) if columns else ""
+
+
+def fill(template: str, names: Sequence[str], prefix: str = "") -> str:
+    """Text printed from :func:`marked` with the ``names`` (by rank) and the ``prefix``
+    (for :func:`prefix_mark`) put in."""
+    table: dict[int, str | None] = {_MARK + k: n for k, n in enumerate(names)}
+    table[ord(_FILL)], table[ord(_PREFIX)] = None, prefix
+    return template.translate(table)
+
+
+def _family_text(e: Any) -> str | None:
+    """Text of ``e`` from its family's template (printed once), or None."""
+    found = family(e) if isinstance(e, sympy.Basic) and e.args else None
+    if found is None:
+        return None
+    key, symbols = found
+    template = _TEMPLATES.get(key, _UNSEEN)  # None: seen, and not to be reused
+    if template is _UNSEEN:
+        mark = marked(e, symbols, [1] * len(symbols))
+        template = None if mark is None else str(_UNICODE.doprint(mark))
+        if len(_TEMPLATES) >= MARKS:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    if template is None:
+        return None
+    return fill(template, [name(s, "text") for s in symbols])
 
 
 def terms(e: Any, fmt: str) -> list[str]:

@@ -94,10 +94,11 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple, NoReturn
 
@@ -106,6 +107,7 @@ import sympy
 
 from .errors import OptionValueError, ParseError
 from .functions import relu, sigmoid
+from .nodes import NodeSymbol
 
 __all__ = [
     "CONSTANTS",
@@ -114,6 +116,7 @@ __all__ = [
     "ParseLimits",
     "parse_expression",
     "parse_number",
+    "replace_unevaluated",
 ]
 
 
@@ -296,7 +299,149 @@ def parse_expression(
         ...
     symtrace.errors.ParseError: unknown name 'g' (line 7, column 1); this exercise defines x, y
     """
+    shape = _shape(text, names, limits)
+    if shape is not None:
+        built = _shaped(*shape)
+        if built is not None:
+            return built
     return _Parser(text, names, limits, lineno).parse()
+
+
+# -- expressions of one shape -----------------------------------------------------------
+#
+# SymPy's canonical form of an expression depends on its symbols only through their
+# assumptions and the order of their names: ``Add`` and ``Mul`` sort their arguments
+# by comparing names, and a function's ``eval`` asks ``could_extract_minus_sign``,
+# which compares ``sort_key``s.  So ``0.5*x7 + sin(x7 + y)`` and ``0.5*x8 + sin(x8 + y)``
+# parse to one tree, names apart: a generated exercise's 10,000 definitions often
+# have a handful of shapes.  Each shape is parsed once, over stand-in symbols named
+# in the same alphabetical order as the real ones (with their class and assumptions),
+# and every text of that shape becomes that tree with the real symbols put in, built
+# without evaluation (nothing is left to evaluate: the tree is canonical already).
+# ``tests/test_parsing.py`` checks this against the parse from scratch over random
+# expressions and names (every built tree equal, argument order included).
+
+_SHAPES: dict[tuple[Any, ...], sympy.Expr | None] = {}
+_UNSEEN: Any = object()  # not looked up yet
+SHAPES = 4_096
+"""How many expression shapes :func:`parse_expression` remembers (it forgets them all
+when full)."""
+_STAND_IN = "ж"  # stand-in names: never in the ASCII texts that are reshaped
+_WORD = re.compile(r"[0-9.][0-9A-Za-z_.]*|[A-Za-z_][A-Za-z0-9_]*")
+_SYMBOLS = (sympy.Symbol, NodeSymbol)  # exact types whose stand-ins can be made
+_REBUILT = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Max, sympy.Min, sympy.Function)
+
+
+def _shape(
+    text: Any, names: Mapping[str, Any], limits: ParseLimits
+) -> tuple[tuple[Any, ...], dict[str, Any], list[Any], ParseLimits] | None:
+    """The shape of ``text``: a key, the stand-ins by name, the real symbols by rank, and
+    the limits to parse the stand-in text with; None when the text is to be parsed as
+    it is (not ASCII, too long, a word that is not a name of ``names``, a function or a
+    constant, a name bound to something other than a plain real symbol, two symbols of
+    one name, a name starting with ``_``)."""
+    if not isinstance(text, str) or len(text) > limits.max_length or not text.isascii():
+        return None
+    used: dict[str, Any] = {}
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word[0] in "0123456789." or word in FUNCTIONS:
+            continue
+        value = names.get(word) if word[0] != "_" else None  # _names are rejected
+        if value is None:
+            if word in CONSTANTS:
+                continue
+            return None  # an unknown name or a keyword: the parser says what is wrong
+        if type(value) not in _SYMBOLS:
+            return None
+        used[word] = value
+    symbols = sorted(set(used.values()), key=lambda s: s.name)
+    if len({s.name for s in symbols}) < len(symbols):
+        return None
+    width = len(str(len(symbols)))
+    rank = {s: k for k, s in enumerate(symbols)}
+    mark = {w: f"{_STAND_IN}{rank[v]:0{width}d}" for w, v in used.items()}
+
+    def stand_in(m: re.Match[str]) -> str:
+        return mark.get(m.group(), m.group())
+
+    template = _WORD.sub(stand_in, text)
+    kinds = tuple((type(s), tuple(sorted(s._assumptions_orig.items()))) for s in symbols)
+    stand_ins = {
+        f"{_STAND_IN}{k:0{width}d}": _stand_in(k, width, kind) for k, kind in enumerate(kinds)
+    }
+    relaxed = replace(limits, max_length=max(len(template), 1))
+    return (template, kinds, limits), stand_ins, symbols, relaxed
+
+
+@functools.lru_cache(maxsize=1024)
+def _stand_in(k: int, width: int, kind: tuple[type, tuple[tuple[str, Any], ...]]) -> Any:
+    cls, assumptions = kind
+    name = f"{_STAND_IN}{k:0{width}d}"
+    if cls is NodeSymbol:
+        return NodeSymbol(name, 0, **dict(assumptions))
+    return sympy.Symbol(name, **dict(assumptions))
+
+
+def _shaped(
+    key: tuple[Any, ...], stand_ins: dict[str, Any], symbols: list[Any], limits: ParseLimits
+) -> sympy.Expr | None:
+    """The expression of a shape with ``symbols`` put in for its stand-ins (by rank), or
+    None when the shape does not parse (the caller parses the text itself, for the
+    error) or holds a part that cannot be built unevaluated as it is."""
+    tree = _SHAPES.get(key, _UNSEEN)  # None: seen, and not to be reused
+    if tree is _UNSEEN:
+        try:
+            tree = _Parser(key[0], stand_ins, limits, None).parse()
+        except ParseError:
+            return None
+        ranked = list(stand_ins.values())
+        if replace_unevaluated(tree, dict(zip(ranked, ranked, strict=True))) != tree:
+            tree = None
+        if len(_SHAPES) >= SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = tree
+    if tree is None:
+        return None
+    return replace_unevaluated(tree, dict(zip(stand_ins.values(), symbols, strict=True)))
+
+
+def replace_unevaluated(tree: Any, new: Mapping[Any, Any]) -> Any:
+    """``tree`` with the parts in ``new`` (symbols) replaced and every compound part
+    built again without evaluation, its arguments in their order (iterative
+    post-order); None if a compound part is not an ``Add``, ``Mul``, ``Pow``, ``Max``,
+    ``Min`` or function (which take ``evaluate=False``).
+
+    Unlike ``xreplace``, SymPy simplifies nothing; unlike ``xreplace`` inside
+    ``sympy.evaluate(False)``, no unevaluated part lands in SymPy's cache under the
+    arguments of an evaluated one (``evaluate=False`` is part of the cache's key).
+
+    >>> import sympy
+    >>> x, t = sympy.symbols("x t")
+    >>> replace_unevaluated(sympy.sin(x) + x, {x: -t})   # xreplace gives -t - sin(t)
+    -t + sin(-t)
+    >>> replace_unevaluated(sympy.Integral(x, x), {x: t}) is None
+    True
+    """
+    done: dict[int, Any] = {}
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done:
+            continue
+        args = node.args
+        if node in new:
+            done[id(node)] = new[node]
+        elif not args:
+            done[id(node)] = node
+        elif not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in args)
+        elif isinstance(node, _REBUILT):
+            done[id(node)] = node.func(*(done[id(a)] for a in args), evaluate=False)
+        else:
+            return None
+    return done[id(tree)]
 
 
 def parse_number(

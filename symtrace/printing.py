@@ -32,7 +32,7 @@ Options (given when the view is made, or again to ``to_text``/``to_markdown``/
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,7 +219,22 @@ _Token = tuple[str, Any]  # (what joins it to the token before, its text or _OPE
 def _tokens(e: Any, fmt: str, limit: float, depth: int = 0) -> list[_Token]:
     """``e`` as the pieces a line may be broken between: the terms of a sum, and the
     factors of a product too wide for a line (a factor that is a sum in parentheses,
-    its terms again); a piece that cannot be cut (a fraction, a function) stays whole."""
+    its terms again); a piece that cannot be cut (a fraction, a function) stays whole.
+    In text, cut once per family (see :func:`_fit`)."""
+    if fmt == "text":
+        found = _by_family(
+            e, ("tokens", limit, depth), 0, lambda m: _tokens_now(m, fmt, limit, depth)
+        )
+        if found is not None:
+            template, names = found
+            return [
+                (sep, t if t is _OPEN or t is _CLOSE else nt.fill(t, names)) for sep, t in template
+            ]
+    return _tokens_now(e, fmt, limit, depth)
+
+
+def _tokens_now(e: Any, fmt: str, limit: float, depth: int) -> list[_Token]:
+    """:func:`_tokens`, cut from scratch."""
     whole = nt.expr(e, fmt)
     if depth > 4 or nt.measure(whole, fmt) <= limit:
         return [("", whole)]
@@ -303,6 +318,57 @@ def _fit(prefix: str, e: Any, fmt: str, limit: float) -> str:
     """``prefix + e`` as a table cell no wider than ``limit`` where it can be: a sum cut
     between its terms (:func:`~symtrace.notation.stack`), a term too wide for a line of
     its own cut between its factors."""
+    lead = nt.width(prefix)
+    if fmt == "text" and (lead or not prefix):
+        found = _by_family(
+            e, ("cell", limit), lead, lambda m: _fit_now(nt.prefix_mark(lead), m, fmt, limit)
+        )
+        if found is not None:
+            template, names = found
+            return nt.fill(template, names, prefix)
+    return _fit_now(prefix, e, fmt, limit)
+
+
+_LAID_OUT: dict[tuple[Any, ...], Any] = {}
+_UNSEEN: Any = object()  # not looked up yet
+LAID_OUT = 4_096
+"""How many text layouts of cells and of their pieces :func:`_fit` remembers (it forgets
+them all when full)."""
+
+
+def _by_family(
+    e: Any, how: tuple[Any, ...], lead: int, lay_out: Callable[[Any], Any]
+) -> tuple[Any, list[str]] | None:
+    """A text layout of ``e`` made once per family, and the names to fill into it.
+
+    The expressions of one :func:`~symtrace.notation.family` print alike, names apart,
+    and with names of the same widths (and after a prefix of ``lead`` columns) they
+    break alike too: the layout measures widths only.  ``lay_out`` lays out the family
+    once, over marks of those widths for the names (:func:`~symtrace.notation.marked`),
+    and each member fills in its own (:func:`~symtrace.notation.fill`).  ``how`` tells
+    layouts apart (their kind and width).  None when ``e`` has no family (a matrix, a
+    symbol printed otherwise than by name)."""
+    found = nt.family(e)
+    if found is None:
+        return None
+    key, symbols = found
+    names = [nt.name(s, "text") for s in symbols]
+    widths = [nt.width(n) for n in names]
+    if 0 in widths:
+        return None
+    layout = (key, tuple(widths), lead, how)
+    template = _LAID_OUT.get(layout, _UNSEEN)  # None: seen, and not to be reused
+    if template is _UNSEEN:
+        mark = nt.marked(e, symbols, widths)
+        template = None if mark is None else lay_out(mark)
+        if len(_LAID_OUT) >= LAID_OUT:
+            _LAID_OUT.clear()
+        _LAID_OUT[layout] = template
+    return None if template is None else (template, names)
+
+
+def _fit_now(prefix: str, e: Any, fmt: str, limit: float) -> str:
+    """:func:`_fit`, laid out from scratch."""
     parts = nt.terms(e, fmt)
     whole = prefix + nt.sum_terms(parts)
     if fmt == "markdown" or nt.measure(whole, fmt) <= limit:

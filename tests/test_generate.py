@@ -184,3 +184,56 @@ def test_exp_square_twelve_nodes_and_fan_out_without_a_binary_op() -> None:
     assert sheet.key_report().ok
     with pytest.raises(ExerciseError, match="--fan-out needs an operation of two arguments"):
         generate(3, nodes=4, ops=["tanh"], fan_out=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    ops=st.lists(st.sampled_from(sorted(OPS)), min_size=1, max_size=4, unique=True),
+    nodes=st.integers(1, 6),
+)
+def test_key_digits_are_sympys_own(seed: int, ops: list[str], nodes: int) -> None:
+    """The key's numbers come from a fast mpmath evaluation of each exact value (issue 16:
+    `--ops tanh,sigmoid,exp --nodes 12` took 13 s in sympy.N); each is exactly what
+    sympy.N at 30 digits, rounded to 6 significant digits, gives."""
+    from decimal import Decimal
+
+    import sympy
+
+    try:
+        sheet = generate(seed, nodes=nodes, ops=ops, locals=True)
+    except ExerciseError:
+        return  # a clear refusal (checked above)
+    ex = loads(sheet.key)
+    t, g = ex.trace, ex.trace.grad(ex.output)
+
+    def oracle(exact: sympy.Expr) -> object:
+        if exact.is_Integer:
+            return int(exact)
+        return format(Decimal(str(sympy.N(exact, 30))), ".6g")
+
+    for key, written in ex.answers.items():
+        if key.startswith("dL/d"):
+            exact = g.value(t[key[4:]], exact=True)
+        elif key.startswith("local:"):
+            child, parent = key[6:].split("/")
+            exact = t.value(t.partial(t[child], t[parent]), exact=True)
+        else:
+            exact = t.value(t[key], exact=True)
+        assert written == oracle(exact), key
+
+
+def test_a_chain_of_exp_tanh_sigmoid_has_its_key_without_sympy_n() -> None:
+    """Twelve nested exp/tanh/sigmoid: every number from mpmath, identical to sympy.N's."""
+    from decimal import Decimal
+
+    import sympy
+
+    from symtrace.generate import _digits
+
+    sheet = generate(1, nodes=12, ops=["tanh", "sigmoid", "exp"])
+    t = loads(sheet.key).trace
+    for node in t.nodes[-3:]:
+        exact = t.value(node, exact=True)
+        assert _digits(exact) == Decimal(str(sympy.N(exact, 30)))
+    assert sheet.key_report().ok

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies
 from latex import pdflatex
 from test_grade_class import rows, run
+from test_html import embedded
 
 from symtrace.errors import ExerciseError
 from symtrace.exercise import load_key, loads_key, loads_submission
@@ -302,13 +303,32 @@ def test_matrix_sheet_latex_compiles(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:]
 
 
-def test_the_explorer_says_it_does_not_mark_matrix_answers(
+def test_the_explorer_marks_matrix_answers(
     capsys: pytest.CaptureFixture[str], in_class: Path
 ) -> None:
-    code, _, err = run(capsys, "html", "key.toml", "--answers", "submissions/08-hal.toml")
-    assert code == 2 and "does not mark matrix answers yet" in err
-    code, out, _ = run(capsys, "html", "key.toml")
-    assert code == 0 and "<html" in out.lower()
+    """`symtrace html KEY --answers SUBMISSION` on a matrix key: each answer on its node,
+    with the verdict `symtrace grade` gives, the wrong entries marked and the step under
+    it."""
+    code, page, _ = run(capsys, "html", "key.toml", "--answers", "submissions/08-hal.toml")
+    assert code == 0
+    data = embedded(page)
+    marked = {a["key"]: (n["name"], a) for n in data["nodes"] for a in n["answers"]}
+    graded = grade(
+        load_key("key.toml"),
+        loads_submission((in_class / "submissions" / "08-hal.toml").read_text(encoding="utf-8")),
+    ).report
+    assert {k: a["verdict"] for k, (_, a) in marked.items()} == {
+        k: a.verdict for k, a in graded.items()
+    }
+    assert marked["dL/dz"][0] == "z" and marked["z"][0] == "z" and marked["dL/dW"][0] == "W"
+    dz = marked["dL/dz"][1]
+    assert dz["verdict"] == "wrong" and dz["claimed"] == "[[0.5], [1 ✗]]"
+    assert dz["expected"] == "[[0.5], [-1]]"
+    assert "step: dL/dz" in dz["details"] and "\n" not in dz["explanation"]
+    assert marked["dL/dW"][1]["verdict"] == "carried"
+    assert data["report"]["counts"]["carried"] == 3
+    code, page, _ = run(capsys, "html", "key.toml")
+    assert code == 0 and "<html" in page.lower()
 
 
 # ------------------------------------------------------------------ template keys

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import symtrace.parsing
 from symtrace.errors import ParseError
 from symtrace.functions import relu, sigmoid
+from symtrace.nodes import NodeSymbol
 from symtrace.parsing import (
     CONSTANTS,
     DEFAULT_LIMITS,
@@ -541,6 +542,114 @@ def test_accepted_soup_equals_pythons_own_reading(tokens: list[str]) -> None:
     if expected.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return  # a pole at the sample point
     assert abs(result.evalf(30, subs=POINT) - expected) <= 1e-20 * (1 + abs(expected))
+
+
+# -- expressions of one shape: parsed once, the names put in ------------------------------
+
+# Names whose alphabetical order is easy to get wrong (x10 < x9, X < a, E and pi shadow
+# the constants, exp is also a function), as trace nodes and as plain symbols with other
+# assumptions.
+POOL = "a b c e x1 x2 x9 x10 x99 X Y aa ab y_1 y_10 E pi exp".split()
+SYMBOLS = {n: NodeSymbol(n, 7) for n in POOL} | {
+    "p1": sympy.Symbol("p1", positive=True),
+    "p2": sympy.Symbol("p2", positive=True),
+}
+SLOTS = 4
+_LEAVES = st.one_of(
+    st.integers(0, SLOTS - 1).map(lambda k: f"{{{k}}}"),
+    st.sampled_from(["0", "1", "2", "3", "12", "0.5", "2.25", "1e-3", "pi", "E", "0.10"]),
+)
+
+
+def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    one = st.sampled_from(sorted(set(FUNCTIONS) - {"max", "min"}))
+    return st.one_of(
+        st.tuples(children, st.sampled_from(" + - * / ".split()), children).map(
+            lambda t: f"({t[0]}) {t[1]} ({t[2]})"
+        ),
+        st.tuples(children, st.sampled_from(["2", "3", "-1", "(1/2)", "(-2)"])).map(
+            lambda t: f"({t[0]})**{t[1]}"
+        ),
+        st.tuples(children, children).map(lambda t: f"({t[0]})**({t[1]})"),
+        children.map(lambda t: f"-({t})"),
+        st.tuples(one, children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["max", "min"]), st.lists(children, min_size=2, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
+    )
+
+
+SHAPES = st.recursive(_LEAVES, _combine, max_leaves=10)
+
+
+def _from_scratch(text: str, names: dict[str, object]) -> object:
+    """The parse without the shape cache, or its error message."""
+    try:
+        return symtrace.parsing._Parser(text, names, DEFAULT_LIMITS, None).parse()
+    except ParseError as error:
+        return str(error)
+
+
+def _parsed(text: str, names: dict[str, object]) -> object:
+    try:
+        return parse_expression(text, names)
+    except ParseError as error:
+        return str(error)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    SHAPES,
+    st.permutations(range(SLOTS)),
+    st.lists(st.sampled_from(sorted(SYMBOLS)), min_size=SLOTS, max_size=SLOTS, unique=True),
+    st.lists(st.sampled_from(sorted(SYMBOLS)), min_size=SLOTS, max_size=SLOTS, unique=True),
+)
+def test_a_shape_parsed_once_gives_the_tree_parsed_from_scratch(
+    shape: str, ranks: list[int], first: list[str], second: list[str]
+) -> None:
+    """Two texts of one shape whose names are in the same alphabetical order: the second
+    is the first's tree with its names put in, unevaluated.  Both equal the parse from
+    scratch (SymPy's evaluation of the text), argument order and classes included, or
+    fail with the same message."""
+    for chosen in (first, second):
+        in_order = sorted(chosen)
+        text = shape.format(*(in_order[r] for r in ranks))
+        got, expected = _parsed(text, SYMBOLS), _from_scratch(text, SYMBOLS)
+        assert got == expected, text
+        if isinstance(expected, sympy.Basic):
+            assert sympy.srepr(got) == sympy.srepr(expected), text
+
+
+def test_a_chain_of_one_shape_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a generated chain parses its one shape once (SymPy's evaluation of a
+    definition takes milliseconds); every definition still equals its parse from
+    scratch."""
+    names = {f"x{i}": NodeSymbol(f"x{i}", 3) for i in range(300)} | {"y": NodeSymbol("y", 3)}
+    texts = [
+        f"0.5*x{i} + 0.25*sin(x{i} + y) - 0.125*cos(x{i}*y) + 0.0625*tanh(x{i} - y)"
+        for i in range(300)
+    ]
+    expected = [_from_scratch(text, names) for text in texts]
+    calls = []
+    parse = symtrace.parsing._Parser.parse
+    monkeypatch.setattr(
+        symtrace.parsing._Parser, "parse", lambda self: calls.append(self.text) or parse(self)
+    )
+    monkeypatch.setattr(symtrace.parsing, "_SHAPES", {})
+    got = [parse_expression(text, names) for text in texts]
+    assert got == expected
+    assert len(calls) == 1 and "x" not in calls[0]  # the shape, over stand-in names
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["_a + b", "a + g", "exp*a", "a.real", "a if b else c", "(a + b", "a # comment", "x1e5"],
+)
+def test_texts_not_of_a_known_shape_are_parsed_as_they_are(text: str) -> None:
+    """An unknown word, a rejected construct or a name bound to something else: the
+    result, or the error and its position, is that of the parse from scratch."""
+    names = {**NAMES, "exp": NodeSymbol("exp", 1), "x1e5": NodeSymbol("x1e5", 1)}
+    assert _parsed(text, names) == _from_scratch(text, names)
 
 
 # -- parse_number -------------------------------------------------------------------------

@@ -65,6 +65,7 @@ __all__ = [
     "check_matrix",
     "latex_matrix",
     "latex_text",
+    "matrix_text",
     "read_matrix_claim",
     "scalar_report",
 ]
@@ -259,7 +260,9 @@ def _num(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _rows(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
+def matrix_text(m: list[list[float]], marks: list[list[bool]] | None = None) -> str:
+    """A matrix as one line of text, ``[[0.08217, -0.0226 ✗], [0.08267 ✗, -0.02274]]``:
+    each entry that ``marks`` says is wrong followed by ✗."""
     rows = []
     for i, row in enumerate(m):
         cells = []
@@ -943,7 +946,7 @@ def _grade(
     step_lines = ""
     if step:
         step_lines = f"\n  step: {step[0]}" + (f"\n        {step[1]}" if step[1] else "")
-    exp_line = f"\n  expected: {truth if worlds.symbolic else _rows(expected.tolist())}"
+    exp_line = f"\n  expected: {truth if worlds.symbolic else matrix_text(expected.tolist())}"
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return MatrixAnswer(
             **base, verdict="blank", given_shape=None, given=None, entries=None, score=0.0,
@@ -989,7 +992,7 @@ def _grade(
         return MatrixAnswer(
             **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=None,
             score=0.0, mistake=mistake, explanation=expl + step_lines + exp_line
-            + f"\n  yours:    {claim.text if worlds.symbolic else _rows(given.tolist())}",
+            + f"\n  yours:    {claim.text if worlds.symbolic else matrix_text(given.tolist())}",
         )  # fmt: skip
     if claim.halves is not None:
         tol = claim.halves + np.maximum(abs_tol, rel_tol * np.abs(expected)) + 1e-12
@@ -1021,7 +1024,7 @@ def _grade(
         + (_named(mistake, key, sym, output, step, wrong_text) + "; " if mistake else "")
         + why
     )
-    mine = claim.text if worlds.symbolic else _rows(given.tolist(), entries)
+    mine = claim.text if worlds.symbolic else matrix_text(given.tolist(), entries)
     expl += step_lines + exp_line + f"\n  yours:    {mine}"
     return MatrixAnswer(
         **base, verdict="wrong", given_shape=gshape, given=given.tolist(), entries=entries,

@@ -287,6 +287,8 @@ class Report(Renderable, Mapping[str, Answer]):
         lines.append(self._summary())
         if self.first_error is not None:
             lines.append(f"first error: {self.first_error}")
+        elif not self._answers and not self.blank:
+            lines.append("no answers to check")
         elif self.ok:
             lines.append("all correct")
         for a in self._answers.values():

@@ -32,6 +32,7 @@ SECTIONS = [
     ("bench_mlp", "Repeated gradient of a 65,000-node graph"),
     ("bench_symbolic", "Symbolic gradients"),
     ("bench_big", "Big graphs"),
+    ("bench_check", "Checking and differentiating 100,000-node graphs"),
     ("bench_parsing", "Parsing long and hostile expressions"),
     ("bench_matrix", "A matrix MLP: 784-128-10, softmax + cross-entropy"),
     ("bench_files", "Exercise files up to the size limits"),

@@ -52,12 +52,14 @@ __all__ = [
     "MatrixStep",
     "Path",
     "Paths",
+    "Product",
     "Step",
     "Tangents",
     "adjoint",
     "float_adjoints",
     "forward",
     "numeric_partials",
+    "product_sum",
     "reverse",
     "symbolic_sum",
     "vjp_rules",
@@ -74,6 +76,134 @@ def symbolic_sum(terms: Sequence[sympy.Expr]) -> sympy.Expr:
     if terms[0].is_Matrix:
         return sympy.MatAdd(*terms).doit()
     return sympy.Add(*terms)
+
+
+class Product:
+    """An adjoint times local partials, multiplied out only when read (:meth:`expr`).
+
+    Along a chain each adjoint is the one above it times a local partial, so the
+    compact adjoint of the node in the middle of a 100,000-node chain is a product of
+    50,000 factors; multiplying as the sweep went (``a * d``, SymPy flattening the
+    product so far at every step) was quadratic.  A Product keeps the factors
+    multiplied into an expression since it was last built (a linked list: each step
+    costs the same) and builds ``Mul(value, *factors)`` once.  That is the expression
+    the step-by-step products give, because a factor is kept only while nothing
+    cancels (no base's exponents add up to 0, no base is a number), so that no partial
+    product is a number times a sum, the one case SymPy distributes (``2*(o - y)`` is
+    ``2*o - 2*y``); otherwise, and when the value is a number or a sum, the product is
+    taken at once.
+    :func:`reverse` handles a Product like any adjoint.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> p = Product(sympy.S(2)) * (x - y) * sympy.cos(x) * sympy.sin(y)
+    >>> p.expr(), p.expr() == 2 * (x - y) * sympy.cos(x) * sympy.sin(y)
+    ((2*x - 2*y)*sin(y)*cos(x), True)
+    """
+
+    __slots__ = ("_extended", "_factor", "_powers", "_prev", "_value")
+
+    def __init__(
+        self,
+        value: sympy.Expr | None,
+        factor: Any = None,
+        prev: Product | None = None,
+        powers: dict[Any, Any] | None = None,
+    ) -> None:
+        self._value, self._factor, self._prev = value, factor, prev
+        self._powers = powers  # base -> exponent of the factors so far (None: not yet)
+        self._extended = False  # whether a product was made from these powers
+
+    def __mul__(self, d: Any) -> Product:
+        v = self._value
+        if (v is not None and (v.is_Number or v.is_Add)) or not _plain_factor(d):
+            return Product(self.expr() * d)  # as SymPy multiplies, at once
+        # The first product made from this one takes its powers over and adds to
+        # them; any other (a node with several parents) counts them again.
+        powers = self._powers if not self._extended else None
+        if powers is None:
+            powers = self._count_powers()
+        new = _powers(d)
+        if new is None or powers is None:
+            return Product(self.expr() * d)
+        changed = {}
+        for base, exp in new.items():
+            total = powers[base] + exp if base in powers else exp
+            if total == 0:  # x * 1/x: the product cancels, multiply as SymPy does
+                return Product(self.expr() * d)
+            changed[base] = total
+        self._extended = True
+        powers.update(changed)
+        return Product(None, d, self, powers)
+
+    def _count_powers(self) -> dict[Any, Any] | None:
+        """Base -> exponent over the value and every factor since (see :func:`_powers`)."""
+        factors = []
+        node: Product = self
+        while node._value is None:
+            factors.append(node._factor)
+            node = node._prev  # type: ignore[assignment]
+        powers = _powers(node._value)
+        for f in factors:
+            new = _powers(f)
+            if powers is None or new is None:
+                return None
+            for base, exp in new.items():
+                powers[base] = powers[base] + exp if base in powers else exp
+        return powers
+
+    def __eq__(self, other: object) -> bool:
+        return self._value is not None and self._value == other  # factors are never 0
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def expr(self) -> sympy.Expr:
+        """The product, built once: ``Mul(value, *factors)``."""
+        if self._value is None:
+            factors = []
+            node: Product = self
+            while node._value is None:
+                factors.append(node._factor)
+                node = node._prev  # type: ignore[assignment]
+            self._value = sympy.Mul(node._value, *reversed(factors))
+            self._prev = None  # the list is not needed again
+        return self._value
+
+
+def _plain_factor(d: Any) -> bool:
+    """Whether ``d`` may wait in a :class:`Product`: a commutative expression and, if a
+    number, a finite one (``0`` never reaches a product)."""
+    if not isinstance(d, sympy.Expr) or not d.is_commutative:
+        return False
+    return not d.is_Number or bool(d.is_finite)
+
+
+def _powers(e: Any) -> dict[Any, Any] | None:
+    """The factors of ``e`` as base -> exponent (``x**2``: ``x`` -> 2, ``exp(x)``:
+    ``E`` -> ``x``), numbers left out; ``None`` if a base is a number (``sqrt(2)``:
+    SymPy combines those into new numbers)."""
+    out: dict[Any, Any] = {}
+    for f in sympy.Mul.make_args(e):
+        if f.is_Number:
+            continue
+        base, exp = f.as_base_exp()
+        if base.is_number:
+            return None
+        out[base] = out[base] + exp if base in out else exp
+    return out
+
+
+def expr_of(a: Any) -> Any:
+    """An adjoint as an expression: a :class:`Product` built, anything else as it is."""
+    return a.expr() if isinstance(a, Product) else a
+
+
+def product_sum(terms: Sequence[Any]) -> Any:
+    """``total`` for :func:`reverse` over :class:`Product` adjoints: one term stays a
+    Product (a chain's next step multiplies it further), several are built and summed
+    by :func:`symbolic_sum`."""
+    if len(terms) == 1:
+        return terms[0]
+    return Product(symbolic_sum([expr_of(t) for t in terms]))
 
 
 Pullback = Callable[[int, Any], Sequence[Any]]
@@ -255,11 +385,29 @@ def adjoint(graph: Graph, expr: sympy.Expr, ix: int) -> sympy.Expr:
             if j >= ix:
                 seeds[j] = sympy.diff(expr, s)
     seeds = {j: e for j, e in seeds.items() if e != 0}
-    pull = symbolic_pullback(graph) if graph.has_matrices else None
-    adj = reverse(
-        graph, seeds, local=graph.local_partials, total=symbolic_sum, stop=ix, pullback=pull
+    adj = _symbolic_reverse(graph, seeds, ix)
+    return expr_of(adj[ix]) if ix in adj else _zero(graph, ix)
+
+
+def _symbolic_reverse(
+    graph: Graph, seeds: Mapping[int, Any], stop: int, within: set[int] | None = None
+) -> dict[int, Any]:
+    """The symbolic sweep: :class:`Product` adjoints for a scalar trace (built when
+    read), the matrix rules' adjoints for a trace with matrix nodes."""
+    if graph.has_matrices:
+        return reverse(
+            graph,
+            seeds,
+            local=graph.local_partials,
+            total=symbolic_sum,
+            stop=stop,
+            within=within,
+            pullback=symbolic_pullback(graph),
+        )
+    products = {j: a if isinstance(a, Product) else Product(a) for j, a in seeds.items()}
+    return reverse(
+        graph, products, local=graph.local_partials, total=product_sum, stop=stop, within=within
     )
-    return adj.get(ix, _zero(graph, ix))
 
 
 def _zero(graph: Graph, i: int) -> Any:
@@ -355,7 +503,7 @@ class _Sweep(Renderable, Mapping[NodeSymbol, sympy.Expr]):
             self._fvals = list(cache.floats(targets)[: self.size])
         except (MissingValueError, NonRealValueError) as exc:
             self._value_error = exc
-        self._memo: dict[int, sympy.Expr] = {anchor: sympy.S.One}
+        self._memo: dict[int, Any] = {anchor: sympy.S.One}  # a Gradient's: Products too
         self._hand: dict[int, sympy.Expr] = {}
         self._hand_names: HandNames | None = None
         self._numeric: dict[int, float] | None = None
@@ -566,23 +714,23 @@ class Gradient(_Sweep):
         form deep down is as large as the chain itself.
         """
         memo = self._memo
-        if i in memo:
-            return memo[i]
-        out, consumers = self.anchor, self.graph.consumers
+        if i not in memo:
+            self._sweep_to(i)
+        got = memo[i]
+        if isinstance(got, Product):
+            got = memo[i] = got.expr()
+        return got
+
+    def _sweep_to(self, i: int) -> None:
+        """Sweep from the known adjoints down to node ``i``, remembering the region's
+        adjoints (as :class:`Product` for a scalar trace: built when read)."""
+        memo, graph = self._memo, self.graph
+        out, consumers = self.anchor, graph.consumers
         region = _reach_new([i], lambda j: [c for c in consumers[j] if c <= out], memo)
         seeds = {c: memo[c] for j in region for c in consumers[j] if c in memo and memo[c] != 0}
-        adj = reverse(
-            self.graph,
-            seeds,
-            local=self.graph.local_partials,
-            total=symbolic_sum,
-            stop=i,
-            within=region,
-            pullback=symbolic_pullback(self.graph) if self.graph.has_matrices else None,
-        )
+        adj = _symbolic_reverse(graph, seeds, i, region)
         for j in region:
-            memo[j] = adj.get(j, Zero) if j in adj else _zero(self.graph, j)
-        return memo[i]
+            memo[j] = adj[j] if j in adj else _zero(graph, j)
 
     def _upstream(self, i: int) -> list[int]:
         return [c for c in self.graph.consumers[i] if c <= self.anchor]

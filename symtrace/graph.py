@@ -26,6 +26,7 @@ or a view needs is here, with public names:
 ``graph.consumers[i]``            indices of the nodes whose definitions use node ``i``
 ``graph.index(node)``             index of a node given as Symbol or name (clear errors)
 ``graph.find(symbol)``            index, or ``None`` for a Symbol that is not a node
+``graph.name_table``              name -> Symbol, a read-only view (``names()`` copies)
 ``graph.ancestors(starts)``       the nodes given and all they depend on
 ``graph.descendants(starts)``     the nodes given and all that depend on them
 ``graph.local_partials(i)``       ``∂node_i/∂parent`` for each parent, in node symbols
@@ -51,7 +52,7 @@ import itertools
 import keyword
 import reprlib
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeAlias
@@ -66,6 +67,7 @@ from .errors import (
     TraceError,
     UnknownSymbolError,
 )
+from .handforms import replace_shared
 from .matrices import MatrixNode, check_definition, dims_of, has_matrix
 from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
@@ -219,8 +221,8 @@ class Graph:
                 kind, dims = "matrix", dims_of(definition)
             else:
                 ps = placeholders(len(parents))
-                local = definition.xreplace(
-                    {self.symbols[p]: ph for p, ph in zip(parents, ps, strict=True)}
+                local = replace_shared(
+                    definition, {self.symbols[p]: ph for p, ph in zip(parents, ps, strict=True)}
                 )
                 shape = shape_of(local, len(parents))
         elif dims is not None:
@@ -250,10 +252,10 @@ class Graph:
         Numbers become SymPy numbers; a string is read by the safe parser
         (:func:`symtrace.parsing.parse_expression`), never evaluated.
         """
-        if isinstance(expr, str) and uses_matrices(expr, self.names()):
-            expr = parse_matrix_expression(expr, self.names())  # matrix syntax (issue 12)
+        if isinstance(expr, str) and uses_matrices(expr, self.name_table):
+            expr = parse_matrix_expression(expr, self.name_table)  # matrix syntax (issue 12)
         elif isinstance(expr, str):
-            expr = parse_expression(expr, self.names())
+            expr = parse_expression(expr, self.name_table)
         elif isinstance(expr, bool):
             raise InvalidExpressionError(
                 f"{what}: expected an expression or a number, got {expr!r}"
@@ -295,8 +297,19 @@ class Graph:
     # ------------------------------------------------------------------ lookups
 
     def names(self) -> dict[str, NodeSymbol]:
-        """Every node's name and Symbol, in evaluation order."""
+        """Every node's name and Symbol, in evaluation order (a new dict: a copy the
+        caller may change; :attr:`name_table` is the same without copying)."""
         return {n: self.symbols[i] for n, i in self._names.items()}
+
+    @property
+    def name_table(self) -> Mapping[str, NodeSymbol]:
+        """Every node's name and Symbol, as a read-only view that follows the graph.
+
+        Made in constant time: reading a definition given as text looks names up here,
+        where copying the table (:meth:`names`) at every ``define`` made building a
+        graph quadratic (20,000 nodes defined by strings took 200 s).
+        """
+        return _NameTable(self._names, self.symbols)
 
     def find(self, node: object) -> int | None:
         """The index of a node Symbol, or ``None`` (no error, no name lookup)."""
@@ -366,7 +379,8 @@ class Graph:
                     strict=True,
                 )
             )
-            cached = tuple(d.xreplace(back) for d in eq.shape.partials)
+            done: dict[sympy.Basic, sympy.Basic] = {}  # parts shared by the partials
+            cached = tuple(replace_shared(d, back, done) for d in eq.shape.partials)
             self._local[i] = cached
         return cached
 
@@ -405,6 +419,27 @@ class Graph:
             lambda: expr.xreplace({s: inlined.get(self._index[s], s) for s in expr.free_symbols}),
             "expanding the expression",
         )
+
+
+class _NameTable(Mapping[str, NodeSymbol]):
+    """The read-only mapping name -> Symbol behind :attr:`Graph.name_table`."""
+
+    __slots__ = ("_names", "_symbols")
+
+    def __init__(self, names: dict[str, int], symbols: list[NodeSymbol]) -> None:
+        self._names, self._symbols = names, symbols
+
+    def __getitem__(self, name: str) -> NodeSymbol:
+        return self._symbols[self._names[name]]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _deep(fn: Callable[[], Any], what: str) -> Any:

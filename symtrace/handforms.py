@@ -39,7 +39,7 @@ import sympy
 
 from .shapes import size_at_most
 
-__all__ = ["HandNames", "hand", "hand_local", "hand_names", "is_quotient"]
+__all__ = ["HandNames", "hand", "hand_local", "hand_names", "is_quotient", "replace_shared"]
 
 
 def is_quotient(d: Any) -> bool:
@@ -93,24 +93,46 @@ def hand(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:
         return e
     if size_at_most(e, HAND_LIMIT):
         return e.xreplace(names if isinstance(names, dict) else dict(names))
-    return _replace_shared(e, names)
+    return replace_shared(e, names)
 
 
-def _replace_shared(e: sympy.Basic, names: Mapping[sympy.Expr, sympy.Symbol]) -> sympy.Basic:
-    """``e.xreplace(names)`` for a large expression: each distinct subexpression rewritten
-    once, without recursion.  The adjoint of a node in the middle of a graph where nodes
-    have several consumers shares its parts (``dL/dx₃`` is in ``dL/dx₂`` and ``dL/dx₁``):
-    a tree walk such as ``xreplace`` visits each part once per path to it, which grows
-    exponentially with the depth, and recurses once per level."""
-    done: dict[sympy.Basic, sympy.Basic] = {}
+def replace_shared(
+    e: Any,
+    mapping: Mapping[Any, Any],
+    done: dict[sympy.Basic, sympy.Basic] | None = None,
+) -> Any:
+    """``e.xreplace(mapping)``, the same expression, with each distinct subexpression
+    rewritten once and without recursion (``done`` remembers them and may be shared by
+    several calls).
+
+    The adjoint of a node in the middle of a graph where nodes have several consumers
+    shares its parts (``dL/dx₃`` is in ``dL/dx₂`` and ``dL/dx₁``): a tree walk such as
+    ``xreplace`` visits each part once per path to it, which grows exponentially with
+    the depth, and recurses once per level.  A function of one Symbol renamed to a
+    Symbol with the same assumptions (``cos(_p0)`` to ``cos(x₅)``: a node and its
+    placeholder are both real) is built without evaluating it again, since its
+    evaluation saw such a Symbol already; SymPy's evaluation of ``cos(x)`` (it looks for
+    multiples of ``I`` and ``pi``) was most of the cost of building a node and of the
+    symbolic reverse sweep (local partials mapped back to the nodes).
+
+    >>> x, y, p0, p1 = sympy.symbols("x y _p0 _p1", real=True)
+    >>> replace_shared(sympy.cos(p0) * p1 + p0**2, {p0: x, p1: y})
+    x**2 + y*cos(x)
+    """
+    if done is None:
+        done = {}
     stack: list[sympy.Basic] = [e]
     while stack:
         node = stack[-1]
         if node in done:
             stack.pop()
             continue
-        if node in names:
-            done[node] = names[node]
+        if node in mapping:
+            done[node] = mapping[node]
+            stack.pop()
+            continue
+        if not node.args:
+            done[node] = node
             stack.pop()
             continue
         pending = [a for a in node.args if a not in done]
@@ -119,9 +141,23 @@ def _replace_shared(e: sympy.Basic, names: Mapping[sympy.Expr, sympy.Symbol]) ->
             continue
         stack.pop()
         args = tuple(done[a] for a in node.args)
-        changed = any(a is not b for a, b in zip(args, node.args, strict=True))
-        done[node] = node.func(*args) if changed else node
+        if all(a is b for a, b in zip(args, node.args, strict=True)):
+            done[node] = node
+        elif len(args) == 1 and isinstance(node, sympy.Function) and _alike(node.args[0], args[0]):
+            done[node] = node.func(args[0], evaluate=False)
+        else:
+            done[node] = node.func(*args)
     return done[e]
+
+
+def _alike(old: sympy.Basic, new: sympy.Basic) -> bool:
+    """Whether ``old`` and ``new`` are Symbols with the same assumptions, so that a
+    function of one evaluates as a function of the other."""
+    return (
+        isinstance(old, sympy.Symbol)
+        and isinstance(new, sympy.Symbol)
+        and old.assumptions0 == new.assumptions0
+    )
 
 
 def hand_local(e: Any, names: Mapping[sympy.Expr, sympy.Symbol]) -> Any:

@@ -1,0 +1,164 @@
+"""Building and differentiating big graphs stays linear, and gives the same expressions.
+
+Three slow paths were cut (issue 16): every ``define`` given as text copied the whole
+name table (20,000 nodes took 200 s); local partials were mapped back to the nodes by
+``xreplace``, which evaluates ``cos(x)`` again; and the symbolic reverse sweep multiplied
+adjoints step by step, so the compact adjoint of a chain's middle node (a product of
+thousands of factors) was quadratic (a 2,000-node chain took 6 s, 20,000 nodes about
+ten minutes).  The property tests hold the new paths to the old ones, expression for
+expression; the guards only stop a hang (speed is in ``benchmarks/bench_check.py``).
+"""
+
+from __future__ import annotations
+
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symtrace import Trace
+from symtrace.derivatives import Product, reverse, symbolic_sum
+from symtrace.graph import Graph
+from symtrace.handforms import replace_shared
+from symtrace.shapes import placeholders
+
+from guards import HANG_TIMEOUT, finishes_within
+from strategies import traces
+
+
+def _left_fold_adjoint(t: Trace, y: sympy.Symbol, x: sympy.Symbol) -> sympy.Expr:
+    """The reverse sweep as it was: plain SymPy products at each step, local partials
+    mapped back with ``xreplace``."""
+    g = t.graph
+
+    def local(i: int) -> tuple[sympy.Expr, ...]:
+        eq = g.equations[i]
+        syms = [g.symbols[p] for p in eq.parents]
+        back = dict(zip(placeholders(len(syms)), syms, strict=True))
+        return tuple(d.xreplace(back) for d in eq.shape.partials)  # type: ignore[union-attr]
+
+    ix = g.index(x)
+    adj = reverse(g, {g.index(y): sympy.S.One}, local=local, total=symbolic_sum, stop=ix)
+    return adj.get(ix, sympy.S.Zero)
+
+
+@settings(max_examples=150, deadline=None)
+@given(traces(max_inputs=3, max_nodes=12))
+def test_adjoints_are_the_expressions_the_step_by_step_sweep_gives(
+    case: tuple[Trace, sympy.Symbol],
+) -> None:
+    t, y = case
+    g = t.grad(y)
+    for x in t.nodes:
+        want = _left_fold_adjoint(t, y, x)
+        assert t._adjoint(y, [x]) == want, x
+        assert g._result(t.graph.index(x)) == want, x
+
+
+@settings(max_examples=150, deadline=None)
+@given(traces(max_inputs=3, max_nodes=12))
+def test_local_partials_and_shapes_are_those_of_xreplace(case: tuple[Trace, sympy.Symbol]) -> None:
+    t, _ = case
+    g = t.graph
+    for eq in g.equations:
+        if eq.shape is None:
+            continue
+        ps = placeholders(len(eq.parents))
+        syms = [g.symbols[p] for p in eq.parents]
+        assert eq.shape.expr == eq.definition.xreplace(dict(zip(syms, ps, strict=True)))  # type: ignore[union-attr]
+        back = dict(zip(ps, syms, strict=True))
+        assert g.local_partials(eq.index) == tuple(d.xreplace(back) for d in eq.shape.partials)
+
+
+_X, _Y = sympy.symbols("x y", real=True)
+FACTORS = {
+    "2": sympy.S(2),
+    "-1": sympy.S.NegativeOne,
+    "1/2": sympy.S.Half,
+    "0.5": sympy.Float(0.5),
+    "x": _X,
+    "1/x": 1 / _X,
+    "x**2": _X**2,
+    "x - y": _X - _Y,
+    "y + 1": _Y + 1,
+    "exp(x)": sympy.exp(_X),
+    "exp(-x)": sympy.exp(-_X),
+    "sqrt(2)": sympy.sqrt(2),
+    "sqrt(8)": sympy.sqrt(8),
+    "cos(x)": sympy.cos(_X),
+    "-cos(x)": -sympy.cos(_X),
+    "2*(x - y)": 2 * (_X - _Y),
+    "1/(x - y)": 1 / (_X - _Y),
+    "y**-2": _Y**-2,
+    "-sin(y)": -sympy.sin(_Y),
+}
+
+
+FACTOR_LISTS = st.lists(st.sampled_from(sorted(FACTORS)), max_size=6)
+
+
+@given(
+    st.sampled_from(["2", "x", "x - y", "-sin(y)", "1/x", "-1"]),
+    FACTOR_LISTS,
+    FACTOR_LISTS,
+    FACTOR_LISTS,
+)
+def test_a_product_is_the_step_by_step_product(
+    start: str, shared: list[str], first: list[str], second: list[str]
+) -> None:
+    # Two products grow from one (a node with two parents), the first one first.
+    want, got = FACTORS[start], Product(FACTORS[start])
+    for f in shared:
+        want, got = want * FACTORS[f], got * FACTORS[f]
+    branches = []
+    for more in (first, second):
+        w, g = want, got
+        for f in more:
+            w, g = w * FACTORS[f], g * FACTORS[f]
+        branches.append((w, g))
+    for w, g in reversed(branches):
+        assert g.expr() == w
+    assert got.expr() == want
+
+
+def test_replace_shared_keeps_functions_of_renamed_symbols_as_xreplace_builds_them() -> None:
+    x, y = sympy.symbols("x y", real=True)
+    p0, p1 = placeholders(2)
+    e = sympy.cos(p0) * p1 + sympy.exp(-p0) + sympy.Abs(p1) + sympy.Max(p0, p1) + sympy.sin(p0 + p1)
+    assert replace_shared(e, {p0: x, p1: y}) == e.xreplace({p0: x, p1: y})
+    plain = sympy.Symbol("z")  # no assumptions: a function of it is evaluated again
+    assert replace_shared(sympy.Abs(p0), {p0: plain}) == sympy.Abs(plain)
+
+
+def test_definitions_as_text_do_not_copy_the_name_table(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def copied(self: Graph) -> None:
+        raise AssertionError("define copied the whole name table")
+
+    monkeypatch.setattr(Graph, "names", copied)
+    t = Trace()
+    t.inputs("a b", values=(0.3, 0.6))
+    for i in range(1, 200):
+        p, q = (f"x{i - 1}", f"x{i - 2}") if i > 2 else ("b", "a") if i == 1 else ("x1", "b")
+        t.define(f"x{i}", f"sin({p})*{q}" if i % 2 else f"{p}/2 + {q}*cos({p})")
+    assert t.definition("x5") == sympy.sin(t["x4"]) * t["x3"]
+
+
+def _chain(n: int) -> tuple[Trace, list[sympy.Symbol]]:
+    t = Trace()
+    x0, y = t.input("x0", 0.5), t.input("y", 0.7)
+    xs = [x0, y]
+    x = x0
+    for i in range(n):
+        x = t.define(f"x{i + 1}", x * y + sympy.cos(x) if i % 2 == 0 else sympy.sin(x) * y + x0)
+        xs.append(x)
+    return t, xs
+
+
+def test_the_compact_adjoint_in_the_middle_of_a_long_chain_is_linear() -> None:
+    # 6,000 nodes: the step-by-step products took 94 s here (6 s at 2,000).
+    t, xs = _chain(6_000)
+    L, mid = xs[-1], xs[3_000]
+    d = finishes_within(HANG_TIMEOUT, t.diff, L, mid)
+    steps = [t.partial(xs[k + 1], xs[k]) for k in range(3_000, len(xs) - 1)]
+    assert d == sympy.Mul(*steps)  # y**1501 * (y - sin(x3000)) * ... * cos(x5999)
+    assert len(d.args) == 3_002 and d.args[0] == t["y"] ** 1_501
+    assert finishes_within(HANG_TIMEOUT, lambda: t.grad(L)[mid]) == d

@@ -71,7 +71,7 @@ from .handforms import replace_shared
 from .matrices import MatrixNode, check_definition, dims_of, has_matrix
 from .matrix_parsing import parse_matrix_expression, uses_matrices
 from .nodes import NodeSymbol
-from .parsing import parse_expression
+from .parsing import parse_expression, replace_unevaluated
 from .shapes import Shape, placeholders, shape_of
 
 __all__ = ["Builder", "Equation", "Graph", "NodeLike", "reach"]
@@ -159,6 +159,7 @@ class Graph:
         self._index: dict[sympy.Symbol, int] = {}
         self._names: dict[str, int] = {}
         self._local: dict[int, tuple[sympy.Expr, ...]] = {}
+        self._in_order: dict[tuple[Any, ...], tuple[tuple[sympy.Expr, ...], list[Any]]] = {}
         self._inlined: dict[int, sympy.Expr] = {}
 
     def __len__(self) -> int:
@@ -372,22 +373,55 @@ class Graph:
             eq = self.equations[i]
             if eq.shape is None:
                 return ()
-            back = dict(
-                zip(
-                    placeholders(eq.shape.n_args),
-                    (self.symbols[p] for p in eq.parents),
-                    strict=True,
-                )
-            )
-            done: dict[sympy.Basic, sympy.Basic] = {}  # parts shared by the partials
-            cached = tuple(replace_shared(d, back, done) for d in eq.shape.partials)
+            parents = [self.symbols[p] for p in eq.parents]
+            cached = self._named_partials(eq.shape, parents)
+            if cached is None:
+                back = dict(zip(placeholders(eq.shape.n_args), parents, strict=True))
+                done: dict[sympy.Basic, sympy.Basic] = {}  # parts shared by the partials
+                cached = tuple(replace_shared(d, back, done) for d in eq.shape.partials)
             self._local[i] = cached
         return cached
+
+    def _named_partials(self, shape: Shape, parents: list[Any]) -> tuple[sympy.Expr, ...] | None:
+        """The shape's partials in ``parents``, built from those of stand-ins named in the
+        same alphabetical order (and with the same assumptions), which are worked out once
+        per shape and order; ``None`` where that does not apply (two parents of one name,
+        a parent that is not a plain node symbol, a part that is not rebuilt as it is).
+
+        SymPy's canonical form depends on symbols only through their assumptions and the
+        order of their names (the same rule :func:`~symtrace.parsing.parse_expression`
+        uses for its shapes): mapping each partial back to the node's own parents with
+        ``xreplace`` evaluates every function of them again (``cos(x₅ - y)`` looks for
+        multiples of ``I`` and ``pi``), which was half of explaining a deep chain."""
+        names = [p.name for p in parents]
+        if len(set(names)) < len(names) or any(type(p) is not NodeSymbol for p in parents):
+            return None
+        rank = [0] * len(parents)
+        for r, k in enumerate(sorted(range(len(parents)), key=names.__getitem__)):
+            rank[k] = r
+        kinds = tuple(tuple(sorted(p.assumptions0.items())) for p in parents)
+        key = (shape, tuple(rank), kinds)
+        hit = self._in_order.get(key)
+        if hit is None:
+            width = len(str(len(parents)))
+            stand_ins = [
+                NodeSymbol(f"_ж{r:0{width}d}", -1, **p.assumptions0)
+                for r, p in zip(rank, parents, strict=True)
+            ]
+            back = dict(zip(placeholders(shape.n_args), stand_ins, strict=True))
+            done: dict[sympy.Basic, sympy.Basic] = {}
+            hit = (tuple(replace_shared(d, back, done) for d in shape.partials), stand_ins)
+            self._in_order[key] = hit
+        partials, stand_ins = hit
+        new = dict(zip(stand_ins, parents, strict=True))
+        out = tuple(replace_unevaluated(d, new) for d in partials)
+        return None if any(d is None for d in out) else out
 
     def clear_symbolic_caches(self) -> None:
         """Forget the cached local partials and inlined expressions (they are rebuilt on
         request); benchmarks use it to time the cold path."""
         self._local.clear()
+        self._in_order.clear()
         self._inlined.clear()
 
     def local_partial(self, child: int, parent: int) -> sympy.Expr:

@@ -15,7 +15,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symtrace import Trace
+from symtrace import SymtraceError, Trace
 from symtrace.derivatives import Product, reverse, symbolic_sum
 from symtrace.graph import Graph
 from symtrace.handforms import replace_shared
@@ -162,3 +162,54 @@ def test_the_compact_adjoint_in_the_middle_of_a_long_chain_is_linear() -> None:
     assert d == sympy.Mul(*steps)  # y**1501 * (y - sin(x3000)) * ... * cos(x5999)
     assert len(d.args) == 3_002 and d.args[0] == t["y"] ** 1_501
     assert finishes_within(HANG_TIMEOUT, lambda: t.grad(L)[mid]) == d
+
+
+NAMES = st.sampled_from(["a", "b", "z", "x1", "x10", "x9", "y_2", "w", "Q", "é"])
+
+
+@st.composite
+def _formulas(draw: st.DrawFn, names: list[str], depth: int = 3) -> str:
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from([*names, "2", "0.5", "3"]))
+    kind = draw(st.sampled_from(["+", "-", "*", "/", "**2", "f"]))
+    left = draw(_formulas(names, depth - 1))
+    if kind == "**2":
+        return f"({left})**2"
+    if kind == "f":
+        fn = draw(st.sampled_from(["sin", "cos", "tanh", "exp", "sigmoid", "relu", "abs"]))
+        return f"{fn}({left})"
+    return f"({left}) {kind} ({draw(_formulas(names, depth - 1))})"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_local_partials_from_stand_ins_in_name_order_are_those_of_xreplace(data) -> None:  # type: ignore[no-untyped-def]
+    """Graph.local_partials builds each node's partials from stand-ins named in the same
+    order as its parents (worked out once per shape and order): the same expressions,
+    argument order included, as mapping the shape's partials back with xreplace, for
+    definitions of one shape over parents of every name order."""
+    names = data.draw(st.lists(NAMES, min_size=2, max_size=4, unique=True))
+    text = data.draw(_formulas(["p0", "p1", "p2", "p3"][: len(names)]))
+    t = Trace()
+    for k, name in enumerate(names):
+        t.input(name, 0.3 + 0.1 * k)
+    for k in range(3):  # the same shape over the parents in three orders
+        order = data.draw(st.permutations(names))
+        body = text
+        for j, name in enumerate(order):
+            body = body.replace(f"p{j}", f"⟨{name}⟩")
+        body = body.replace("⟨", "").replace("⟩", "")
+        try:
+            node = t.define(f"v{k}", body)
+        except SymtraceError:
+            return  # a definition that is a number or otherwise refused
+        g = t.graph
+        eq = g.equations[g.index(node)]
+        if eq.shape is None:
+            continue
+        back = dict(
+            zip(placeholders(len(eq.parents)), [g.symbols[p] for p in eq.parents], strict=True)
+        )
+        want = tuple(d.xreplace(back) for d in eq.shape.partials)
+        got = g.local_partials(eq.index)
+        assert got == want and [sympy.srepr(d) for d in got] == [sympy.srepr(d) for d in want]

@@ -120,6 +120,24 @@ def test_a_product_is_the_step_by_step_product(
     assert got.expr() == want
 
 
+@given(
+    st.sampled_from(["2", "x", "x - y", "-sin(y)", "1/x", "-1"]),
+    st.lists(st.sampled_from(sorted(FACTORS)), min_size=1, max_size=12),
+    st.lists(st.integers(0, 11), max_size=6),
+)
+def test_a_product_read_anywhere_along_a_chain_is_the_step_by_step_product(
+    start: str, factors: list[str], reads: list[int]
+) -> None:
+    # Reading one product also builds the one above it; later reads start from there.
+    want, got = [FACTORS[start]], [Product(FACTORS[start])]
+    for f in factors:
+        want.append(want[-1] * FACTORS[f])
+        got.append(got[-1] * FACTORS[f])
+    for k in [r % len(got) for r in reads] + list(range(len(got) - 1, -1, -1)):
+        assert got[k].expr() == want[k], k
+        assert sympy.srepr(got[k].expr()) == sympy.srepr(want[k]), k
+
+
 def test_replace_shared_keeps_functions_of_renamed_symbols_as_xreplace_builds_them() -> None:
     x, y = sympy.symbols("x y", real=True)
     p0, p1 = placeholders(2)

@@ -231,3 +231,29 @@ def test_local_partials_from_stand_ins_in_name_order_are_those_of_xreplace(data)
         want = tuple(d.xreplace(back) for d in eq.shape.partials)
         got = g.local_partials(eq.index)
         assert got == want and [sympy.srepr(d) for d in got] == [sympy.srepr(d) for d in want]
+
+
+def test_local_partials_of_one_shape_are_worked_out_once_per_name_order(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A chain of one shape: the shape's partials are mapped onto stand-ins once per
+    alphabetical order of the parents' names (here two: x9 < y and x10 < y, and y < z
+    for the last), not once per node, which re-simplified every function."""
+    import symtrace.graph as graph_module
+
+    calls = []
+    real = graph_module.replace_shared
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(graph_module, "replace_shared", counted)
+    t = Trace()
+    t.inputs(["x0", "y"], values=[0.5, 0.3])
+    for i in range(1, 300):
+        t.define(f"x{i}", f"0.5*x{i - 1} + sin(x{i - 1} - y)*cos(y)")
+    t.define("z", "x299*2")
+    g = t.graph
+    calls.clear()
+    for i in range(len(g)):
+        g.local_partials(i)
+    assert len(calls) <= 2 * 3, len(calls)  # two partials per node, at most three orders

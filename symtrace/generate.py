@@ -463,8 +463,13 @@ def _digits(value: sympy.Expr) -> Decimal | None:
     """``value`` to 30 significant digits, when two mpmath evaluations (at 50 and 70
     digits) agree on them and the 6 digits a key writes are not within a hair (1e-23
     relative) of a rounding boundary; ``None`` otherwise."""
-    low, high = _mp_value(value, 50), _mp_value(value, 70)
-    if low is None or high is None or not mpmath.isfinite(high) or high == 0:
+    try:
+        low, high = _mp_value(value, 50), _mp_value(value, 70)
+    except (ZeroDivisionError, ValueError):  # 0**-1, a domain error: sympy.N says what
+        return None
+    if not (isinstance(low, mpmath.mpf) and isinstance(high, mpmath.mpf)):
+        return None  # not evaluated, or complex (log of a negative number)
+    if not mpmath.isfinite(high) or high == 0:
         return None
     a, b = (
         Decimal(mpmath.nstr(low, 30, strip_zeros=False)),

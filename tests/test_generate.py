@@ -237,3 +237,14 @@ def test_a_chain_of_exp_tanh_sigmoid_has_its_key_without_sympy_n() -> None:
         exact = t.value(node, exact=True)
         assert _digits(exact) == Decimal(str(sympy.N(exact, 30)))
     assert sheet.key_report().ok
+
+
+def test_key_digits_fall_back_to_sympy_n_for_what_mpmath_does_not_give_as_a_real() -> None:
+    import sympy
+
+    from symtrace.generate import _digits, _nice
+
+    assert _digits(sympy.log(sympy.Integer(-2), evaluate=False)) is None  # complex
+    assert _digits(sympy.Pow(0, -1, evaluate=False)) is None  # 1/0
+    assert _digits(sympy.Integral(sympy.Symbol("x"), (sympy.Symbol("x"), 0, 1))) is None
+    assert _nice(sympy.exp(sympy.Rational(1, 3))) == "1.39561"
